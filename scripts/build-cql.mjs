@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Compiles every CQL library in cql/ to ELM JSON in build/elm/ with the reference translator
+// (@cqframework/cql), against the FHIR 4.0.1 model info that cql-exec-fhir ships.
+// Translator errors fail the build with file:line:col; warnings are printed.
+import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CqlTranslator,
+  LibraryManager,
+  ModelManager,
+  createLibrarySourceProvider,
+  createModelInfoProvider,
+  createUcumService,
+  stringAsSource,
+} from '@cqframework/cql/cql-to-elm';
+import { SystemModelInfoProvider } from '@cqframework/cql/cql';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cqlDir = path.join(root, 'cql');
+const outDir = path.join(root, 'build', 'elm');
+
+const fhirModelInfo = readFileSync(
+  require.resolve('cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml'),
+  'utf8',
+);
+const ucum = require('@lhncbc/ucum-lhc').UcumLhcUtils.getInstance();
+
+/** Reads every .cql file and indexes it by its declared library name. */
+function readLibraries() {
+  const libraries = new Map();
+  for (const file of readdirSync(cqlDir).filter((f) => f.endsWith('.cql')).sort()) {
+    const text = readFileSync(path.join(cqlDir, file), 'utf8');
+    const match = /^\s*library\s+"?([A-Za-z0-9_]+)"?(?:\s+version\s+'([^']+)')?/m.exec(text);
+    if (!match) {
+      console.error(`cql/${file}:1:1 error: no library declaration`);
+      process.exitCode = 1;
+      continue;
+    }
+    libraries.set(match[1], { file, text, name: match[1], version: match[2] ?? null });
+  }
+  return libraries;
+}
+
+function newLibraryManager(libraries) {
+  const modelManager = new ModelManager();
+  modelManager.modelInfoLoader.registerModelInfoProvider(new SystemModelInfoProvider());
+  modelManager.modelInfoLoader.registerModelInfoProvider(
+    createModelInfoProvider((id, _system, version) =>
+      id === 'FHIR' && (!version || version === '4.0.1') ? stringAsSource(fhirModelInfo) : null,
+    ),
+  );
+  const ucumService = createUcumService(
+    (value, from, to) => {
+      const result = ucum.convertUnitTo(from, Number(value), to);
+      if (result.status !== 'succeeded') throw new Error(`cannot convert ${from} to ${to}`);
+      return String(result.toVal);
+    },
+    (unit) => {
+      const result = ucum.validateUnitString(unit);
+      return result.status === 'valid' ? null : (result.msg ?? []).join('; ') || `invalid unit ${unit}`;
+    },
+    () => {
+      throw new Error('UCUM multiplication is not supported at compile time');
+    },
+    () => {
+      throw new Error('UCUM division is not supported at compile time');
+    },
+  );
+  const libraryManager = new LibraryManager(modelManager, undefined, undefined, ucumService);
+  libraryManager.librarySourceLoader.registerProvider(
+    createLibrarySourceProvider((id) => {
+      const lib = libraries.get(id);
+      return lib ? stringAsSource(lib.text) : null;
+    }),
+  );
+  return libraryManager;
+}
+
+/**
+ * The translator's TrackBack is a Kotlin object with mangled property names; its toString()
+ * is stable: TrackBack{library='...', startLine=4, startChar=3, endLine=4, endChar=9}.
+ */
+function describe(exception, file) {
+  const text = exception.locator ? String(exception.locator) : '';
+  const line = /startLine=(\d+)/.exec(text)?.[1] ?? '1';
+  const col = /startChar=(\d+)/.exec(text)?.[1] ?? '1';
+  return `cql/${file.file}:${line}:${col}`;
+}
+
+function main() {
+  const libraries = readLibraries();
+  mkdirSync(outDir, { recursive: true });
+  let failed = process.exitCode === 1;
+  for (const lib of libraries.values()) {
+    const translator = CqlTranslator.fromText(lib.text, newLibraryManager(libraries));
+    const errors = translator.errors.asJsReadonlyArrayView();
+    const warnings = translator.warnings.asJsReadonlyArrayView();
+    for (const w of warnings) console.warn(`${describe(w, lib)} warning: ${w.message}`);
+    if (errors.length > 0) {
+      for (const e of errors) console.error(`${describe(e, lib)} error: ${e.message}`);
+      failed = true;
+      continue;
+    }
+    const elm = JSON.parse(translator.toJson());
+    writeFileSync(path.join(outDir, `${lib.name}.json`), JSON.stringify(elm));
+  }
+  if (failed) {
+    console.error('CQL translation failed');
+    process.exit(1);
+  }
+  console.log(`compiled ${libraries.size} CQL libraries to ${path.relative(root, outDir)}/`);
+}
+
+main();
