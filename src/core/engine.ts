@@ -1,0 +1,164 @@
+/**
+ * The evaluation core: compiled CQL + value sets loaded once, then evaluated per request against a
+ * patient Bundle. Per-request state (the patient source, the executor's context) lives only in the
+ * call; the shared objects are read-only after start-up, so requests can run concurrently.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import * as cql from 'cql-execution';
+import { PatientSource } from 'cql-exec-fhir';
+import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
+import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
+import { ELM_DIR, VALUESET_DIR } from '../paths';
+import type { CriterionResult, Evaluation, EvaluateOptions, RequestType, Decision } from './types';
+
+/** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
+export class EvaluationInputError extends Error {
+  override readonly name = 'EvaluationInputError';
+}
+
+interface ValueSetDictionary {
+  [url: string]: { [version: string]: { code: string; system: string; version?: string }[] };
+}
+
+export interface LoadedContent {
+  elm: Record<string, unknown>;
+  valueSets: ValueSet[];
+}
+
+/** Reads the compiled ELM and the expanded value sets from disk. */
+export function loadContent(elmDir = ELM_DIR, valueSetDir = VALUESET_DIR): LoadedContent {
+  const elm: Record<string, unknown> = {};
+  for (const file of readdirSync(elmDir).filter((f) => f.endsWith('.json'))) {
+    elm[path.basename(file, '.json')] = JSON.parse(readFileSync(path.join(elmDir, file), 'utf8'));
+  }
+  if (!elm[MAIN_LIBRARY]) throw new Error(`ELM for ${MAIN_LIBRARY} not found in ${elmDir}: run npm run build`);
+  const valueSets = readdirSync(valueSetDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(path.join(valueSetDir, f), 'utf8')) as ValueSet);
+  return { elm, valueSets };
+}
+
+function codeServiceFor(valueSets: ValueSet[]): cql.CodeService {
+  const dict: ValueSetDictionary = {};
+  for (const vs of valueSets) {
+    if (!vs.url) continue;
+    const codes = (vs.expansion?.contains ?? []).flatMap((c) =>
+      c.code && c.system ? [{ code: c.code, system: c.system, ...(c.version ? { version: c.version } : {}) }] : [],
+    );
+    dict[vs.url] = { [vs.version ?? '']: codes };
+  }
+  return new cql.CodeService(dict);
+}
+
+type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
+
+export class KineretEngine {
+  private readonly library: cql.Library;
+  private readonly codeService: cql.CodeService;
+  /** Parsed once: the FHIR model info. Each request gets its own source whose prototype is this one. */
+  private readonly sourceTemplate: CqlPatientSource;
+
+  constructor(readonly content: LoadedContent = loadContent()) {
+    const repository = new cql.Repository(content.elm as Record<string, never>);
+    this.library = repository.resolve(MAIN_LIBRARY, undefined) as cql.Library;
+    if (!this.library) throw new Error(`library ${MAIN_LIBRARY} could not be resolved`);
+    if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
+    this.codeService = codeServiceFor(content.valueSets);
+    this.sourceTemplate = PatientSource.FHIRv401({ requireProfileTagging: false });
+  }
+
+  /** A per-request patient source sharing the parsed model info. */
+  private sourceFor(bundle: Bundle): CqlPatientSource {
+    const source = Object.create(this.sourceTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
+    source._index = 0;
+    source._bundles = [bundle];
+    return source;
+  }
+
+  /** Evaluates every definition of the main library for the patient in `bundle`. */
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}): Promise<{ patientId: string; results: Record<string, unknown>; evaluationDate: string }> {
+    const patientId = patientIdOf(bundle);
+    const evaluationDate = options.evaluationDate ?? new Date().toISOString();
+    const executionDateTime = parseExecutionDate(evaluationDate);
+    const parameters = {
+      // cql-execution type-checks parameters: absent tuple elements must be left out, not null.
+      Answers: (options.answers ?? []).map(
+        (a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== null && v !== undefined)),
+      ),
+      'Order Id': options.orderId ?? null,
+      'Kineret Is Non-Preferred': options.nonPreferred ?? false,
+    };
+    const executor = new cql.Executor(this.library, this.codeService, parameters);
+    const results = await executor.exec(this.sourceFor(bundle), executionDateTime);
+    const patientResults = results.patientResults[patientId] as Record<string, unknown> | undefined;
+    if (!patientResults) throw new EvaluationInputError(`no results for Patient/${patientId}`);
+    return { patientId, results: patientResults, evaluationDate };
+  }
+
+  /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
+  async evaluate(bundle: Bundle, options: EvaluateOptions = {}): Promise<Evaluation> {
+    const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);
+    const str = (name: string): string | null => (typeof results[name] === 'string' ? (results[name] as string) : null);
+    const prefill: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(results)) {
+      if (name.startsWith('Prefill ')) prefill[name] = toPlain(value);
+    }
+    return {
+      patientId,
+      evaluationDate,
+      indication: str('Indication'),
+      recordIndication: str('Record Indication'),
+      requestType: (str('Request Type') ?? 'initial') as RequestType,
+      recordRequestType: (str('Record Request Type') ?? 'initial') as RequestType,
+      decision: str('Decision') as Decision,
+      criteria: ((results['Criteria'] as unknown[]) ?? []).map(toCriterion),
+      approvalMonths: Number(results['Approval Duration Months']),
+      approvalReason: str('Approval Duration Reason') ?? '',
+      texasRuleApplies: results['Texas Rule Applies'] === true,
+      texasMarketplace: results['Is Texas Marketplace'] === true,
+      orderReference: str('Order Reference'),
+      coverageReference: str('Coverage Reference'),
+      prefill,
+    };
+  }
+}
+
+function patientIdOf(bundle: Bundle): string {
+  if (!bundle || bundle.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) {
+    throw new EvaluationInputError('patient data must be a FHIR Bundle with entries');
+  }
+  const patients = bundle.entry.map((e) => e.resource).filter((r): r is FhirResource & { resourceType: 'Patient' } => r?.resourceType === 'Patient');
+  if (patients.length !== 1) throw new EvaluationInputError(`patient data must hold exactly one Patient (found ${patients.length})`);
+  const id = patients[0].id;
+  if (!id) throw new EvaluationInputError('the Patient resource has no id');
+  return id;
+}
+
+function parseExecutionDate(value: string): cql.DateTime {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T12:00:00.000Z` : value;
+  const parsed = cql.DateTime.parse(date);
+  if (!parsed) throw new EvaluationInputError(`invalid evaluation date: ${value}`);
+  return parsed;
+}
+
+function toCriterion(value: unknown): CriterionResult {
+  const t = value as Record<string, unknown>;
+  return {
+    code: String(t.code),
+    status: t.status as CriterionResult['status'],
+    source: (t.source ?? 'none') as CriterionResult['source'],
+    evidence: Array.isArray(t.evidence) ? (t.evidence as unknown[]).filter((e): e is string => typeof e === 'string') : [],
+    reason: typeof t.reason === 'string' ? t.reason : '',
+  };
+}
+
+/** Converts cql-execution values (Decimal, Code, DateTime...) to JSON-friendly ones. */
+function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof cql.DateTime || value instanceof cql.Date) return value.toString();
+  if (value instanceof cql.Quantity) return { value: value.value, unit: value.unit };
+  return value;
+}
