@@ -19,8 +19,8 @@ import { SystemModelInfoProvider } from '@cqframework/cql/cql';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cqlDir = path.join(root, 'cql');
-const outDir = path.join(root, 'build', 'elm');
+const cqlDir = process.env.CQL_DIR ? path.resolve(process.env.CQL_DIR) : path.join(root, 'cql');
+const outDir = process.env.ELM_OUT ? path.resolve(process.env.ELM_OUT) : path.join(root, 'build', 'elm');
 
 const fhirModelInfo = readFileSync(
   require.resolve('cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml'),
@@ -35,7 +35,7 @@ function readLibraries() {
     const text = readFileSync(path.join(cqlDir, file), 'utf8');
     const match = /^\s*library\s+"?([A-Za-z0-9_]+)"?(?:\s+version\s+'([^']+)')?/m.exec(text);
     if (!match) {
-      console.error(`cql/${file}:1:1 error: no library declaration`);
+      console.error(`${path.relative(process.cwd(), path.join(cqlDir, file))}:1:1 error: no library declaration`);
       process.exitCode = 1;
       continue;
     }
@@ -87,7 +87,7 @@ function describe(exception, file) {
   const text = exception.locator ? String(exception.locator) : '';
   const line = /startLine=(\d+)/.exec(text)?.[1] ?? '1';
   const col = /startChar=(\d+)/.exec(text)?.[1] ?? '1';
-  return `cql/${file.file}:${line}:${col}`;
+  return `${path.relative(process.cwd(), path.join(cqlDir, file.file))}:${line}:${col}`;
 }
 
 function main() {
@@ -111,7 +111,7 @@ function main() {
     console.error('CQL translation failed');
     process.exit(1);
   }
-  console.log(`compiled ${libraries.size} CQL libraries to ${path.relative(root, outDir)}/`);
+  console.log(`compiled ${libraries.size} CQL libraries to ${path.relative(process.cwd(), outDir)}/`);
 }
 
 main();

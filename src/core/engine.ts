@@ -72,7 +72,7 @@ export class KineretEngine {
   private sourceFor(bundle: Bundle): CqlPatientSource {
     const source = Object.create(this.sourceTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
     source._index = 0;
-    source._bundles = [bundle];
+    source._bundles = [liftContainedMedications(bundle)];
     return source;
   }
 
@@ -122,6 +122,24 @@ export class KineretEngine {
       prefill,
     };
   }
+}
+
+/**
+ * cql-exec-fhir types contained resources as plain Resource, so CQL cannot read a contained
+ * Medication in place. Each one is added to the evaluated copy as a Medication with id
+ * '<parent id>--<local id>', which the library's "Referenced Medication" resolves.
+ */
+export function liftContainedMedications(bundle: Bundle): Bundle {
+  const lifted: FhirResource[] = [];
+  for (const entry of bundle.entry ?? []) {
+    const parent = entry.resource as (FhirResource & { contained?: FhirResource[] }) | undefined;
+    for (const contained of parent?.contained ?? []) {
+      if (contained.resourceType === 'Medication' && contained.id && parent?.id) {
+        lifted.push({ ...contained, id: `${parent.id}--${contained.id}` });
+      }
+    }
+  }
+  return lifted.length === 0 ? bundle : { ...bundle, entry: [...(bundle.entry ?? []), ...lifted.map((resource) => ({ resource }))] };
 }
 
 function patientIdOf(bundle: Bundle): string {

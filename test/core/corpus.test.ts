@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { KineretEngine } from '../../src/core/engine';
+import type { Evaluation } from '../../src/core/types';
+import { scenarioFiles } from '../../scripts/write-fixtures';
+import { loadScenarios, SCENARIO_DIR, type Expectation } from '../corpus';
+
+const engine = new KineretEngine();
+const scenarios = loadScenarios();
+
+function check(result: Evaluation, expected: Expectation): void {
+  const actual = Object.fromEntries(result.criteria.map((c) => [c.code, c.status]));
+  expect({ indication: result.indication, requestType: result.requestType, criteria: actual }).toEqual({
+    indication: expected.indication,
+    requestType: expected.requestType,
+    criteria: expected.criteria,
+  });
+  expect(result.decision).toBe(expected.decision);
+  if (expected.approvalMonths !== undefined) expect(result.approvalMonths).toBe(expected.approvalMonths);
+  if (expected.texasRuleApplies !== undefined) expect(result.texasRuleApplies).toBe(expected.texasRuleApplies);
+  for (const [code, refs] of Object.entries(expected.evidence ?? {})) {
+    const criterion = result.criteria.find((c) => c.code === code);
+    expect(criterion?.evidence).toEqual(expect.arrayContaining(refs));
+  }
+  for (const c of result.criteria) {
+    expect(c.reason.length).toBeGreaterThan(0);
+    if (c.status === 'not-met' && c.source === 'record') expect(c.evidence.length).toBeGreaterThan(0);
+  }
+}
+
+describe('scenario corpus', () => {
+  it('has at least 30 scenarios and the JSON files match scenarios.ts', () => {
+    expect(scenarios.length).toBeGreaterThanOrEqual(30);
+    for (const [name, text] of scenarioFiles()) {
+      expect(readFileSync(path.join(SCENARIO_DIR, name), 'utf8')).toBe(text);
+    }
+  });
+
+  describe.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
+    it('record alone gives the expected result of every criterion', async () => {
+      const result = await engine.evaluate(scenario.bundle, { evaluationDate: scenario.evaluationDate, ...scenario.options });
+      check(result, scenario.record);
+    });
+    if (scenario.withAnswers) {
+      it('record plus the scripted clinician answers gives the expected decision', async () => {
+        const result = await engine.evaluate(scenario.bundle, {
+          evaluationDate: scenario.evaluationDate,
+          answers: scenario.answers,
+          ...scenario.options,
+        });
+        check(result, scenario.withAnswers!);
+      });
+    }
+  });
+});
