@@ -22,6 +22,8 @@ export const SYSTEMS = {
   snomed: 'http://snomed.info/sct',
   loinc: 'http://loinc.org',
   nucc: 'http://nucc.org/provider-taxonomy',
+  hgnc: 'http://www.genenames.org/geneId',
+  hgncLegacy: 'http://www.genenames.org',
 } as const;
 
 /** The policy as published by the plan. */
@@ -29,3 +31,29 @@ export const POLICY = {
   title: 'Kineret (anakinra) Coverage Guideline',
   offLabelPolicy: "the plan's Off-Label policy",
 } as const;
+
+/** Da Vinci CRD STU 2.0.1 */
+export const CRD = {
+  coverageInformationUrl: 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information',
+  /** 2.0.1 card topic and reason code system. */
+  tempCodeSystem: 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp',
+  configurationOptions: 'davinci-crd.configuration-options',
+  configuration: 'davinci-crd.configuration',
+} as const;
+
+/** Da Vinci DTR STU 2.0.1 and SDC */
+export const DTR = {
+  qrContext: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/qr-context',
+  intendedUse: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/intendedUse',
+  informationOrigin: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin',
+  stdQuestionnaireProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire',
+  questionnaireResponseProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-questionnaireresponse',
+  cqfLibrary: 'http://hl7.org/fhir/StructureDefinition/cqf-library',
+  launchContext: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-launchContext',
+  initialExpression: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression',
+} as const;
+
+export const QUESTIONNAIRE_ID = 'kineret-pa';
+/** Path of the policy text served by this service. */
+export const POLICY_PATH = '/policy/kineret-anakinra';
+export const DTR_LAUNCH_PATH = '/dtr/launch';

@@ -10,6 +10,8 @@ export const SYSTEMS = {
   snomed: 'http://snomed.info/sct',
   loinc: 'http://loinc.org',
   nucc: 'http://nucc.org/provider-taxonomy',
+  hgnc: 'http://www.genenames.org/geneId',
+  hgncLegacy: 'http://www.genenames.org',
 };
 
 /** RxNorm products (SCD/SBD) of the VSAC set 2.16.840.1.113762.1.4.1248.364, picked by ingredient name. */
@@ -324,6 +326,17 @@ export const VALUE_SETS = [
       ['207ND0900X', 'Dermatology / Dermatopathology'], ['207ND0101X', 'Dermatology / MOHS-Micrographic Surgery'],
       ['207NP0225X', 'Dermatology / Pediatric Dermatology'], ['207NS0135X', 'Dermatology / Procedural Dermatology'],
     ] }],
+  },
+  {
+    id: 'genetic-results',
+    title: 'Genetic results for NLRP3 (CIAS1) and IL1RN',
+    description: 'Observation codes of a genetic variant assessment (LOINC 69548-6) and of its clinical significance (LOINC 53037-8), and the HGNC gene ids of NLRP3 and IL1RN for results coded by gene. Both HGNC system URIs seen in published examples are listed.',
+    source: 'terminology.md 4, 7 and addendum 7',
+    include: [
+      { system: 'loinc', concepts: [['69548-6', 'Genetic variant assessment'], ['53037-8', 'Genetic variation clinical significance [Imp]']] },
+      { system: 'hgnc', concepts: [['HGNC:16400', 'NLRP3'], ['HGNC:6000', 'IL1RN']] },
+      { system: 'hgncLegacy', concepts: [['HGNC:16400', 'NLRP3'], ['HGNC:6000', 'IL1RN']] },
+    ],
   },
   {
     id: 'subcutaneous-route',

@@ -39,6 +39,8 @@ const wellFormed: Record<string, (code: string) => boolean> = {
   [SYSTEMS.snomed]: (c) => /^\d{6,18}$/.test(c) && verhoeffValid(c),
   [SYSTEMS.loinc]: (c) => (/^LA\d+-\d$/.test(c) ? true : loincValid(c)),
   [SYSTEMS.nucc]: (c) => /^[0-9]{3}[0-9A-Z]{6}X$/.test(c),
+  [SYSTEMS.hgnc]: (c) => /^HGNC:\d+$/.test(c),
+  [SYSTEMS.hgncLegacy]: (c) => /^HGNC:\d+$/.test(c),
 };
 
 describe('value sets', () => {

@@ -1,0 +1,58 @@
+/**
+ * Configuration: one typed object read from the environment, with embedded defaults so that
+ * `npm start` works on a fresh machine.
+ */
+export interface Config {
+  port: number;
+  /** Public base URL of this service (JWT `aud`, canonical URLs, links in cards). */
+  publicBaseUrl: string;
+  /** Name of the health plan shown as the card source. */
+  payerName: string;
+  /** Whether Kineret is a non-formulary/non-preferred product on the plan (policy criterion ALL-3). */
+  kineretNonPreferred: boolean;
+  /** Total time budget for answering a hook, including FHIR queries (ms). */
+  hookBudgetMs: number;
+  /** Time limit for one FHIR query page (ms). */
+  fhirTimeoutMs: number;
+  /** Maximum pages followed per FHIR search. */
+  fhirMaxPages: number;
+  /** Maximum accepted size of a FHIR response (bytes). */
+  fhirMaxResponseBytes: number;
+  /** Maximum request body size (bytes). */
+  bodyLimitBytes: number;
+  /** Origins allowed for browser CORS requests ('*' for any). */
+  corsOrigins: string[] | '*';
+}
+
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer (got ${raw})`);
+  return value;
+}
+
+function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be true or false (got ${env[name]})`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int('PORT', 3000, env);
+  const cors = env.CORS_ORIGINS?.trim();
+  return {
+    port,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    payerName: env.PAYER_NAME ?? 'Molina Healthcare',
+    kineretNonPreferred: bool('KINERET_NON_PREFERRED', false, env),
+    hookBudgetMs: int('HOOK_BUDGET_MS', 5000, env),
+    fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 3000, env),
+    fhirMaxPages: int('FHIR_MAX_PAGES', 20, env),
+    fhirMaxResponseBytes: int('FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024, env),
+    bodyLimitBytes: int('BODY_LIMIT_BYTES', 5 * 1024 * 1024, env),
+    corsOrigins: !cors || cors === '*' ? '*' : cors.split(',').map((o) => o.trim()),
+  };
+}
