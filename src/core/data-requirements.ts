@@ -1,0 +1,108 @@
+/**
+ * Data requirements computed from the compiled ELM: which resource types the libraries retrieve,
+ * and with which code filters. Used for Library.dataRequirement, for the CRD fallback queries and
+ * for the test that prefetch covers what the CQL needs.
+ */
+import type { DataRequirement, ValueSet } from 'fhir/r4';
+
+export interface CodeFilterRequirement {
+  /** The element the retrieve filters on (e.g. 'code', 'medication'). */
+  path: string;
+  /** Canonical URL of the value set, when the filter is a value set. */
+  valueSet?: string;
+  /** Individual codes, when the filter is a code or list of codes. */
+  codes?: { system: string; code: string }[];
+}
+
+export interface TypeRequirement {
+  type: string;
+  /** Empty when at least one retrieve of this type is unfiltered (all resources are needed). */
+  codeFilters: CodeFilterRequirement[];
+  /** True when some retrieve of this type has no code filter. */
+  unfiltered: boolean;
+}
+
+interface ElmNode {
+  type?: string;
+  [key: string]: unknown;
+}
+interface ElmLibrary {
+  library: {
+    valueSets?: { def: { name: string; id: string }[] };
+    codeSystems?: { def: { name: string; id: string }[] };
+    codes?: { def: { name: string; id: string; codeSystem: { name: string } }[] };
+  };
+}
+
+function walk(node: unknown, visit: (n: ElmNode) => void): void {
+  if (Array.isArray(node)) for (const n of node) walk(n, visit);
+  else if (node && typeof node === 'object') {
+    visit(node as ElmNode);
+    for (const v of Object.values(node)) walk(v, visit);
+  }
+}
+
+/** Computes, per resource type, the code filters of every retrieve in the given ELM libraries. */
+export function dataRequirementsFromElm(libraries: unknown[]): TypeRequirement[] {
+  const byType = new Map<string, TypeRequirement>();
+  for (const lib of libraries) {
+    const l = (lib as ElmLibrary).library;
+    const valueSets = new Map((l.valueSets?.def ?? []).map((d) => [d.name, d.id] as const));
+    const systems = new Map((l.codeSystems?.def ?? []).map((d) => [d.name, d.id] as const));
+    const codes = new Map((l.codes?.def ?? []).map((d) => [d.name, { system: systems.get(d.codeSystem.name) ?? '', code: d.id }] as const));
+    walk(lib, (n) => {
+      if (n.type !== 'Retrieve' || typeof n.dataType !== 'string') return;
+      const type = n.dataType.replace(/^\{http:\/\/hl7\.org\/fhir\}/, '');
+      const req = byType.get(type) ?? { type, codeFilters: [], unfiltered: false };
+      byType.set(type, req);
+      const filter = n.codes as ElmNode | undefined;
+      if (!filter) {
+        req.unfiltered = true;
+        return;
+      }
+      const path = typeof n.codeProperty === 'string' ? n.codeProperty : 'code';
+      if (filter.type === 'ValueSetRef') {
+        const url = valueSets.get(String(filter.name));
+        if (url && !req.codeFilters.some((f) => f.valueSet === url)) req.codeFilters.push({ path, valueSet: url });
+        return;
+      }
+      const found: { system: string; code: string }[] = [];
+      walk(filter, (c) => {
+        if (c.type === 'CodeRef' && codes.has(String(c.name))) found.push(codes.get(String(c.name))!);
+      });
+      if (found.length) req.codeFilters.push({ path, codes: found });
+      else req.unfiltered = true;
+    });
+  }
+  for (const req of byType.values()) if (req.unfiltered) req.codeFilters = [];
+  return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** The requirements as FHIR DataRequirement elements (Library.dataRequirement). */
+export function toFhirDataRequirements(reqs: TypeRequirement[]): DataRequirement[] {
+  return reqs.map((r) => ({
+    type: r.type,
+    ...(r.codeFilters.length
+      ? {
+          codeFilter: r.codeFilters.map((f) => ({
+            path: f.path,
+            ...(f.valueSet ? { valueSet: f.valueSet } : {}),
+            ...(f.codes ? { code: f.codes.map((c) => ({ system: c.system, code: c.code })) } : {}),
+          })),
+        }
+      : {}),
+  }));
+}
+
+/** All system|code pairs a type's filters accept, expanded from the value sets. */
+export function codesFor(req: TypeRequirement, valueSets: ValueSet[]): { system: string; code: string }[] {
+  const byUrl = new Map(valueSets.map((v) => [v.url, v] as const));
+  const out = new Map<string, { system: string; code: string }>();
+  for (const f of req.codeFilters) {
+    const list = f.valueSet
+      ? (byUrl.get(f.valueSet)?.expansion?.contains ?? []).map((c) => ({ system: c.system ?? '', code: c.code ?? '' }))
+      : (f.codes ?? []);
+    for (const c of list) out.set(`${c.system}|${c.code}`, c);
+  }
+  return [...out.values()];
+}
