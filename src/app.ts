@@ -12,12 +12,18 @@ import { KineretEngine, loadContent } from './core/engine';
 import { KineretMatcher } from './crd/orders';
 import type { HookDeps } from './crd/hook';
 import type { ServiceDefinition } from './crd/types';
+import { buildDtrContent, type DtrContent } from './dtr/content';
+import { MemoryDtrStore, type DtrStore } from './dtr/store';
 import { cdsRouter } from './http/cds';
+import { fhirRouter } from './http/fhir';
 import { cors } from './http/cors';
-import { errorHandler, jsonBody } from './http/errors';
+import { errorHandler, jsonBody, sendError } from './http/errors';
 import { ROOT } from './paths';
 
-export interface Services extends HookDeps {}
+export interface Services extends HookDeps {
+  content: DtrContent;
+  store: DtrStore;
+}
 
 export function createServices(config: Config): Services {
   const content = loadContent();
@@ -30,6 +36,8 @@ export function createServices(config: Config): Services {
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
     matcher: new KineretMatcher(content.valueSets),
+    content: buildDtrContent(content, config.publicBaseUrl),
+    store: new MemoryDtrStore(),
   };
 }
 
@@ -48,9 +56,8 @@ export function createApp(services: Services): express.Express {
     res.type('text/plain; charset=utf-8').send(policy);
   });
   app.use(cdsRouter(services));
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not-found', message: 'no such route' });
-  });
+  app.use(fhirRouter(services));
+  app.use((req, res) => sendError(req, res, 404, 'not-found', 'no such route'));
   app.use(errorHandler);
   return app;
 }

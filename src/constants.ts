@@ -57,3 +57,11 @@ export const QUESTIONNAIRE_ID = 'kineret-pa';
 /** Path of the policy text served by this service. */
 export const POLICY_PATH = '/policy/kineret-anakinra';
 export const DTR_LAUNCH_PATH = '/dtr/launch';
+
+export const ANSWERS_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-answers`;
+export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';
+export const DTR_QPACKAGE = {
+  inputProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-qpackage-input-parameters',
+  outputProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-qpackage-output-parameters',
+  bundleProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle',
+} as const;

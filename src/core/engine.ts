@@ -96,6 +96,14 @@ export class KineretEngine {
     return { patientId, results: patientResults, evaluationDate };
   }
 
+  /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
+  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions = {}): Promise<Record<string, Record<string, unknown>>> {
+    const { results } = await this.evaluateRaw(bundle, options);
+    const plain: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(results)) plain[name] = toPlain(value);
+    return { [MAIN_LIBRARY]: plain };
+  }
+
   /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
   async evaluate(bundle: Bundle, options: EvaluateOptions = {}): Promise<Evaluation> {
     const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);

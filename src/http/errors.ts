@@ -1,5 +1,5 @@
 /** Body parsing and error responses shared by every route: JSON errors, the right status each. */
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
@@ -7,30 +7,28 @@ const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+
 export function jsonBody(limit: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return next();
-    if (!req.is(JSON_TYPES)) {
-      res.status(415).json({ error: 'unsupported-media-type', message: 'send the body as application/json or application/fhir+json' });
-      return;
-    }
+    if (!req.is(JSON_TYPES)) return sendError(req, res, 415, 'unsupported-media-type', 'send the body as application/json or application/fhir+json');
     next();
   };
   return [requireJson, express.json({ limit, type: JSON_TYPES, strict: false })];
 }
 
 /** Maps body-parser failures (bad JSON 400, too large 413) and anything unexpected (500) to JSON. */
-export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+/** Sends an error as JSON, or as an OperationOutcome on the FHIR endpoint. */
+export function sendError(req: Request, res: Response, status: number, error: string, message: string): void {
+  if (req.path.startsWith('/fhir')) {
+    const code = status === 413 ? 'too-costly' : status >= 500 ? 'exception' : status === 404 ? 'not-found' : status === 415 ? 'not-supported' : 'invalid';
+    res.status(status).type('application/fhir+json').send(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: message }] }));
+    return;
+  }
+  res.status(status).json({ error, message });
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.parse.failed') {
-    res.status(400).json({ error: 'invalid-json', message: `the body is not valid JSON: ${e.message}` });
-    return;
-  }
-  if (e.type === 'entity.too.large') {
-    res.status(413).json({ error: 'payload-too-large', message: 'the request body is over the size limit' });
-    return;
-  }
-  if (e.status && e.status >= 400 && e.status < 500) {
-    res.status(e.status).json({ error: 'bad-request', message: e.message ?? 'bad request' });
-    return;
-  }
+  if (e.type === 'entity.parse.failed') return sendError(req, res, 400, 'invalid-json', `the body is not valid JSON: ${e.message}`);
+  if (e.type === 'entity.too.large') return sendError(req, res, 413, 'payload-too-large', 'the request body is over the size limit');
+  if (e.status && e.status >= 400 && e.status < 500) return sendError(req, res, e.status, 'bad-request', e.message ?? 'bad request');
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', error: String(err) }));
-  res.status(500).json({ error: 'internal-error', message: 'the service failed to handle the request' });
+  sendError(req, res, 500, 'internal-error', 'the service failed to handle the request');
 };

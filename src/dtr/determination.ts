@@ -1,0 +1,80 @@
+/**
+ * The determination: a completed QuestionnaireResponse plus optional patient data, evaluated by
+ * the CQL, packaged as FHIR Parameters. The CQL decides; this module only packages its results.
+ */
+import type { Bundle, Parameters, ParametersParameter, Patient, QuestionnaireResponse } from 'fhir/r4';
+import { CRITERIA_CODE_SYSTEM, INDICATION_CODE_SYSTEM } from '../constants';
+import { criterionDefinition, criterionTitle, indicationTitle } from '../core/criteria';
+import type { KineretEngine } from '../core/engine';
+import type { Evaluation } from '../core/types';
+import { flattenAnswers, responseContext } from './answers';
+
+export const DENIAL_NOTE = 'A denied result is a recommendation for clinical review, not an adverse determination.';
+
+export class DeterminationInputError extends Error {
+  override readonly name = 'DeterminationInputError';
+}
+
+function addMonths(date: string, months: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, d.getUTCDate()));
+  // Clamp month ends (31 Aug + 6 months -> 28/29 Feb).
+  if (target.getUTCDate() !== d.getUTCDate()) target.setUTCDate(0);
+  return target.toISOString().slice(0, 10);
+}
+
+/** Patient data for the evaluation: the given Bundle, or a Patient stub named by the response's subject. */
+function dataFor(response: QuestionnaireResponse, data: Bundle | undefined): Bundle {
+  if (data) return data;
+  const id = response.subject?.reference?.split('/').pop();
+  if (!id) throw new DeterminationInputError('the response has no subject and no patient data was given');
+  const patient: Patient = { resourceType: 'Patient', id };
+  return { resourceType: 'Bundle', type: 'collection', entry: [{ resource: patient }] };
+}
+
+export async function determine(args: {
+  engine: KineretEngine;
+  response: QuestionnaireResponse;
+  data?: Bundle;
+  date?: string;
+  nonPreferred: boolean;
+}): Promise<{ evaluation: Evaluation; parameters: Parameters }> {
+  const { response } = args;
+  if (response?.resourceType !== 'QuestionnaireResponse') throw new DeterminationInputError('response must be a QuestionnaireResponse');
+  const date = args.date ?? new Date().toISOString().slice(0, 10);
+  const order = responseContext(response).order?.split('/').pop();
+  const evaluation = await args.engine.evaluate(dataFor(response, args.data), {
+    answers: flattenAnswers(response),
+    orderId: order,
+    evaluationDate: date,
+    nonPreferred: args.nonPreferred,
+  });
+  return { evaluation, parameters: toParameters(evaluation, date) };
+}
+
+export function toParameters(e: Evaluation, date: string): Parameters {
+  const parameter: ParametersParameter[] = [
+    { name: 'decision', valueCode: e.decision },
+    ...(e.indication ? [{ name: 'indication', valueCoding: { system: INDICATION_CODE_SYSTEM, code: e.indication, display: indicationTitle(e.indication) } }] : []),
+    { name: 'requestType', valueCode: e.requestType },
+  ];
+  if (e.decision === 'approved') {
+    parameter.push({ name: 'approvalPeriod', valuePeriod: { start: date.slice(0, 10), end: addMonths(date.slice(0, 10), e.approvalMonths) } });
+    parameter.push({ name: 'approvalReason', valueString: e.approvalReason });
+  }
+  for (const c of e.criteria) {
+    parameter.push({
+      name: 'criterion',
+      part: [
+        { name: 'code', valueCoding: { system: CRITERIA_CODE_SYSTEM, code: c.code, display: criterionTitle(c.code) } },
+        { name: 'description', valueString: criterionDefinition(c.code) },
+        { name: 'status', valueCode: c.status },
+        { name: 'source', valueCode: c.source },
+        { name: 'reason', valueString: c.reason },
+        ...c.evidence.map((ref) => ({ name: 'evidence', valueReference: { reference: ref } })),
+      ],
+    });
+  }
+  if (e.decision === 'denied') parameter.push({ name: 'note', valueString: DENIAL_NOTE });
+  return { resourceType: 'Parameters', parameter };
+}

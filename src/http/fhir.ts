@@ -1,0 +1,203 @@
+/** The DTR FHIR endpoint under /fhir: content read/search, ValueSet/$expand and the DTR operations. */
+import { Router, type Response } from 'express';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
+import { CONTENT_BASE } from '../constants';
+import { CONTENT_TYPES, isContentType } from '../dtr/content';
+import { evaluateOperation, outcome, populateOperation, questionnairePackage, runDetermination, type DtrDeps, type FhirResult } from '../dtr/operations';
+import type { DtrStore } from '../dtr/store';
+
+function send(res: Response, result: FhirResult): void {
+  res.status(result.status).type('application/fhir+json').send(JSON.stringify(result.body));
+}
+
+function searchset(resources: FhirResource[], selfUrl: string): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: resources.length,
+    link: [{ relation: 'self', url: selfUrl }],
+    entry: resources.map((resource) => ({ resource, search: { mode: 'match' } })),
+  };
+}
+
+function capabilityStatement(base: string): CapabilityStatement {
+  const content = CONTENT_TYPES.map((type) => ({
+    type,
+    interaction: [{ code: 'read' as const }, { code: 'search-type' as const }],
+    searchParam: [
+      { name: '_id', type: 'token' as const },
+      { name: 'url', type: 'uri' as const },
+      { name: 'version', type: 'token' as const },
+      { name: 'name', type: 'string' as const },
+    ],
+    ...(type === 'Questionnaire'
+      ? { operation: [
+          { name: 'questionnaire-package', definition: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/questionnaire-package' },
+          { name: 'populate', definition: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate' },
+          { name: 'log-questionnaire-errors', definition: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/log-questionnaire-errors' },
+        ] }
+      : {}),
+    ...(type === 'ValueSet' ? { operation: [{ name: 'expand', definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand' }] } : {}),
+  }));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString().slice(0, 10),
+    kind: 'instance',
+    software: { name: 'Kineret prior authorization service (DTR)', version: '0.1.0' },
+    implementation: { description: 'Da Vinci DTR STU 2.0.1 payer endpoint for Kineret (anakinra)', url: base },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    instantiates: ['http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service'],
+    rest: [
+      {
+        mode: 'server',
+        resource: [
+          ...content,
+          {
+            type: 'QuestionnaireResponse',
+            interaction: [{ code: 'create' }, { code: 'read' }],
+            operation: [{ name: 'evaluate', definition: `${CONTENT_BASE}/OperationDefinition/QuestionnaireResponse-evaluate` }],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function expand(vs: ValueSet, filter: string | undefined, offset: number, count: number | undefined): ValueSet {
+  const f = filter?.toLowerCase();
+  const all = (vs.expansion?.contains ?? []).filter((c) => !f || `${c.code} ${c.display ?? ''}`.toLowerCase().includes(f));
+  const page = all.slice(offset, count === undefined ? undefined : offset + count);
+  return {
+    ...vs,
+    expansion: {
+      ...(vs.expansion ?? { timestamp: new Date().toISOString() }),
+      total: all.length,
+      offset,
+      ...(filter ? { parameter: [{ name: 'filter', valueString: filter }] } : {}),
+      contains: page,
+    },
+  };
+}
+
+export function fhirRouter(deps: DtrDeps & { store: DtrStore }): Router {
+  const router = Router();
+  const base = deps.content.fhirBase;
+
+  router.get('/fhir/metadata', (_req, res) => send(res, { status: 200, body: capabilityStatement(base) }));
+
+  const pkg = async (req: { body: unknown }, res: Response, next: (e: unknown) => void) => {
+    try {
+      send(res, await questionnairePackage(req.body, deps));
+    } catch (e) {
+      next(e);
+    }
+  };
+  router.post('/fhir/Questionnaire/\\$questionnaire-package', pkg);
+  router.post('/fhir/\\$questionnaire-package', pkg);
+
+  router.post('/fhir/Questionnaire/\\$populate', async (req, res, next) => {
+    try {
+      send(res, await populateOperation(req.body, deps));
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.post('/fhir/Questionnaire/\\$log-questionnaire-errors', async (req, res, next) => {
+    try {
+      const p = req.body as Parameters;
+      if (p?.resourceType !== 'Parameters') return send(res, outcome(400, 'invalid', 'the body must be a Parameters resource'));
+      const questionnaires = (p.parameter ?? []).filter((x) => x.name === 'questionnaire').map((x) => x.valueCanonical ?? x.valueUri ?? '');
+      const outcomes = (p.parameter ?? []).filter((x) => x.name === 'operationOutcome' && x.resource?.resourceType === 'OperationOutcome').map((x) => x.resource as OperationOutcome);
+      if (questionnaires.length === 0 || outcomes.length === 0) {
+        return send(res, outcome(400, 'required', 'parameters "questionnaire" and "operationOutcome" are required'));
+      }
+      await deps.store.logQuestionnaireErrors(questionnaires, outcomes);
+      send(res, outcome(200, 'informational', `logged ${outcomes.length} outcome(s) for ${questionnaires.join(', ')}`, 'information'));
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.post('/fhir/QuestionnaireResponse/\\$evaluate', async (req, res, next) => {
+    try {
+      send(res, await evaluateOperation(req.body, deps));
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.post('/fhir/QuestionnaireResponse', async (req, res, next) => {
+    try {
+      const qr = req.body as QuestionnaireResponse;
+      if (qr?.resourceType !== 'QuestionnaireResponse') return send(res, outcome(400, 'invalid', 'the body must be a QuestionnaireResponse'));
+      if (!qr.subject?.reference) return send(res, outcome(422, 'required', 'the response has no subject'));
+      const determination = await runDetermination(qr, undefined, undefined, deps);
+      if (determination.status !== 200) return send(res, determination);
+      const id = await deps.store.saveResponse(qr, determination.body as Parameters);
+      const stored = (await deps.store.getResponse(id))!;
+      res.setHeader('Location', `${base}/QuestionnaireResponse/${id}/_history/1`);
+      res.setHeader('Link', `<${base}/QuestionnaireResponse/${id}/$determination>; rel="determination"`);
+      send(res, { status: 201, body: stored.response });
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/fhir/QuestionnaireResponse/:id/\\$determination', async (req, res) => {
+    const found = await deps.store.getResponse(req.params.id);
+    send(res, found ? { status: 200, body: found.determination } : outcome(404, 'not-found', `QuestionnaireResponse/${req.params.id} is not known`));
+  });
+  router.get('/fhir/QuestionnaireResponse/:id', async (req, res) => {
+    const found = await deps.store.getResponse(req.params.id);
+    send(res, found ? { status: 200, body: found.response } : outcome(404, 'not-found', `QuestionnaireResponse/${req.params.id} is not known`));
+  });
+
+  const expandRoute = (req: { query: Record<string, unknown>; params: Record<string, string>; body?: unknown; method: string }, res: Response) => {
+    const p = req.method === 'POST' ? (req.body as Parameters) : undefined;
+    const fromBody = (name: string) => p?.parameter?.find((x) => x.name === name);
+    const url = (req.query.url as string | undefined) ?? fromBody('url')?.valueUri ?? fromBody('url')?.valueCanonical;
+    const vs = req.params.id
+      ? (deps.content.byId('ValueSet', req.params.id) as ValueSet | undefined)
+      : url ? (deps.content.byCanonical('ValueSet', url) as ValueSet | undefined)
+      : (fromBody('valueSet')?.resource as ValueSet | undefined);
+    if (!vs) return send(res, outcome(url || req.params.id ? 404 : 400, url || req.params.id ? 'not-found' : 'required', url || req.params.id ? `unknown value set ${url ?? req.params.id}` : 'parameter "url" is required'));
+    const filter = (req.query.filter as string | undefined) ?? fromBody('filter')?.valueString;
+    const offset = Number(req.query.offset ?? fromBody('offset')?.valueInteger ?? 0);
+    const countRaw = req.query.count ?? fromBody('count')?.valueInteger;
+    const count = countRaw === undefined ? undefined : Number(countRaw);
+    if (!Number.isInteger(offset) || offset < 0 || (count !== undefined && (!Number.isInteger(count) || count < 0))) {
+      return send(res, outcome(400, 'invalid', 'offset and count must be non-negative integers'));
+    }
+    send(res, { status: 200, body: expand(vs, filter, offset, count) });
+  };
+  router.get('/fhir/ValueSet/\\$expand', expandRoute);
+  router.post('/fhir/ValueSet/\\$expand', expandRoute);
+  router.get('/fhir/ValueSet/:id/\\$expand', expandRoute);
+
+  router.get('/fhir/:type/:id', (req, res) => {
+    const { type, id } = req.params;
+    if (!isContentType(type)) return send(res, outcome(404, 'not-supported', `resource type ${type} is not served here`));
+    const r = deps.content.byId(type, id);
+    send(res, r ? { status: 200, body: r } : outcome(404, 'not-found', `${type}/${id} is not known`));
+  });
+
+  router.get('/fhir/:type', (req, res) => {
+    const { type } = req.params;
+    if (!isContentType(type)) return send(res, outcome(404, 'not-supported', `resource type ${type} is not served here`));
+    const q = req.query as Record<string, string | undefined>;
+    const matches = deps.content.all().filter((r) =>
+      r.resourceType === type &&
+      (!q._id || q._id.split(',').includes(r.id ?? '')) &&
+      (!q.url || r.url === q.url.split('|')[0]) &&
+      (!q.url?.includes('|') || r.version === q.url.split('|')[1]) &&
+      (!q.version || r.version === q.version) &&
+      (!q.name || (r.name ?? '').toLowerCase().startsWith(q.name.toLowerCase())),
+    );
+    send(res, { status: 200, body: searchset(matches, `${base}${req.originalUrl.replace(/^\/fhir/, '')}`) });
+  });
+
+  return router;
+}

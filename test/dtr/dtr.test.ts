@@ -1,0 +1,395 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import type {
+  Bundle, Library, Parameters, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem,
+} from 'fhir/r4';
+import { createApp, createServices } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { CRITERIA_CODE_SYSTEM, DTR } from '../../src/constants';
+import { CRITERIA_CODE_SYSTEM_RESOURCE } from '../../src/core/criteria';
+import type { Answer } from '../../src/core/types';
+import { flattenAnswers } from '../../src/dtr/answers';
+import { EXT, parseCqlIdentifier, populate } from '../../src/dtr/populate';
+import { CQL_DIR } from '../../src/paths';
+import { loadScenarios, type ScenarioFile } from '../corpus';
+import { orderSignRequest, splitScenario } from '../hook-requests';
+import { fhirErrors } from '../support/fhir-validate';
+
+const config = loadConfig({ PUBLIC_BASE_URL: 'http://payer.test' } as NodeJS.ProcessEnv);
+const services = createServices(config);
+const app = createApp(services);
+const scenarios = loadScenarios();
+const q = services.content.questionnaire;
+const fhirPost = (p: string, body: unknown) => request(app).post(p).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+
+function items(list: QuestionnaireItem[] | undefined): QuestionnaireItem[] {
+  return (list ?? []).flatMap((i) => [i, ...items(i.item)]);
+}
+function responseItems(list: QuestionnaireResponseItem[] | undefined): QuestionnaireResponseItem[] {
+  return (list ?? []).flatMap((i) => [i, ...responseItems(i.item), ...(i.answer ?? []).flatMap((a) => responseItems(a.item))]);
+}
+
+async function populateScenario(s: ScenarioFile): Promise<QuestionnaireResponse> {
+  const { order } = splitScenario(s);
+  const { response } = await populate({
+    questionnaire: q,
+    context: { patient: `Patient/${splitScenario(s).patientId}`, coverage: 'Coverage/cov', order: `MedicationRequest/${order.id}` },
+    evaluate: () => services.engine.evaluateLibraries(s.bundle, { evaluationDate: s.evaluationDate, ...s.options }),
+  });
+  return response;
+}
+
+/** Writes scripted clinician answers into a response, the way a form would. */
+function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResponse {
+  const out = structuredClone(qr);
+  const all = responseItems(out.item);
+  for (const a of answers) {
+    const docChild = all.find((i) => i.linkId === `${a.linkId}.text`);
+    const target = docChild && a.valueString !== undefined ? docChild : a.hasAttachment ? all.find((i) => i.linkId === `${a.linkId}.file`) : all.find((i) => i.linkId === a.linkId);
+    expect({ linkId: a.linkId, found: Boolean(target) }).toEqual({ linkId: a.linkId, found: true });
+    const originExt = [{ url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: a.origin ?? 'manual' }, { url: 'author', extension: [{ url: 'practitioner', valueReference: { reference: 'Practitioner/dr-rheum' } }] }] }];
+    const values =
+      a.valueCodes?.map((code) => ({ valueCoding: { code } })) ??
+      (a.valueCode !== undefined ? [{ valueCoding: { code: a.valueCode } }]
+        : a.valueBoolean !== undefined ? [{ valueBoolean: a.valueBoolean }]
+        : a.valueDecimal !== undefined ? [{ valueDecimal: a.valueDecimal }]
+        : a.hasAttachment ? [{ valueAttachment: { contentType: 'application/pdf', data: 'JVBERi0=' } }]
+        : [{ valueString: a.valueString }]);
+    target!.answer = values.map((v) => ({ ...v, extension: originExt })) as never;
+  }
+  out.status = 'completed';
+  return out;
+}
+
+describe('the Questionnaire', () => {
+  const all = items(q.item);
+  const elm = services.engine.content.elm.KineretPA as { library: { statements: { def: { name: string }[] } } };
+  const definitions = new Set(elm.library.statements.def.map((d) => d.name));
+  const cql = readFileSync(path.join(CQL_DIR, 'KineretPA.cql'), 'utf8');
+
+  it('is a DTR standard questionnaire whose canonical is on the public base', () => {
+    expect(q.meta?.profile).toContain(DTR.stdQuestionnaireProfile);
+    expect(q.url).toBe('http://payer.test/fhir/Questionnaire/kineret-pa');
+    expect(q.subjectType).toEqual(['Patient']);
+    expect(q.effectivePeriod?.start).toBeTruthy();
+    expect(q.version).toBe('1.0.0');
+    const lib = q.extension!.find((e) => e.url === DTR.cqfLibrary)!.valueCanonical;
+    expect(services.content.libraries.map((l) => l.url)).toContain(lib);
+    const contexts = q.extension!.filter((e) => e.url === DTR.launchContext).map((e) => e.extension!.find((x) => x.url === 'name')!.valueCoding!.code);
+    expect(contexts.sort()).toEqual(['patient', 'user']);
+    expect(fhirErrors(q)).toEqual([]);
+  });
+
+  it('has unique linkIds, and every linkId the CQL reads is an item', () => {
+    const ids = all.map((i) => i.linkId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const read = new Set([...cql.matchAll(/"(?:Answer|Bool|Text|Documented|Answered)"\('([^']+)'\)/g)].map((m) => m[1]));
+    for (const id of read) expect({ id, inQuestionnaire: ids.includes(id) }).toEqual({ id, inQuestionnaire: true });
+  });
+
+  it('initialExpressions are CQL "Library".Definition references to existing definitions, and items stay editable', () => {
+    let count = 0;
+    for (const item of all) {
+      expect(item.readOnly).toBeUndefined();
+      expect((item.extension ?? []).some((e) => e.url.endsWith('questionnaire-hidden'))).toBe(false);
+      const expr = (item.extension ?? []).find((e) => e.url === DTR.initialExpression)?.valueExpression;
+      if (!expr) continue;
+      count++;
+      expect(expr.language).toBe('text/cql');
+      const parsed = parseCqlIdentifier(expr.expression!)!;
+      expect(parsed.library).toBe('KineretPA');
+      expect({ item: item.linkId, defined: definitions.has(parsed.definition) }).toEqual({ item: item.linkId, defined: true });
+    }
+    expect(count).toBeGreaterThan(10);
+  });
+
+  it('items carry criterion codes from the project CodeSystem, and every criterion a clinician can answer has an item', () => {
+    const codes = new Set(CRITERIA_CODE_SYSTEM_RESOURCE.concept!.map((c) => c.code));
+    const used = new Set<string>();
+    for (const item of all) for (const c of item.code ?? []) {
+      expect(c.system).toBe(CRITERIA_CODE_SYSTEM);
+      expect(codes.has(c.code!)).toBe(true);
+      used.add(c.code!);
+    }
+    for (const code of codes) if (code !== 'AGE') expect({ code, hasItem: used.has(code) }).toEqual({ code, hasItem: true });
+  });
+
+  it('documentation items accept both an attachment and a text answer; enableWhen names existing items', () => {
+    const ids = new Set(all.map((i) => i.linkId));
+    for (const doc of all.filter((i) => i.linkId.endsWith('-doc') || i.linkId === 'consultation-notes')) {
+      expect(doc.item?.map((c) => c.type).sort()).toEqual(['attachment', 'text']);
+    }
+    for (const i of all) for (const w of i.enableWhen ?? []) expect(ids.has(w.question)).toBe(true);
+  });
+});
+
+describe('Library, ValueSet and CodeSystem resources', () => {
+  it('Libraries carry CQL and ELM, depends-on FHIRHelpers, and data requirements from the ELM', () => {
+    const main = services.content.libraries.find((l) => l.name === 'KineretPA') as Library;
+    expect(main.type?.coding?.[0].code).toBe('logic-library');
+    expect(main.content?.map((c) => c.contentType)).toEqual(['text/cql', 'application/elm+json']);
+    expect(Buffer.from(main.content![0].data!, 'base64').toString()).toContain('library KineretPA');
+    expect(main.relatedArtifact).toEqual([{ type: 'depends-on', resource: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' }]);
+    const condition = main.dataRequirement!.find((d) => d.type === 'Condition')!;
+    expect(condition.codeFilter!.map((f) => f.valueSet)).toContain('http://kineret-pa.example/fhir/ValueSet/rheumatoid-arthritis');
+    for (const r of services.content.all()) expect({ id: `${r.resourceType}/${r.id}`, errors: fhirErrors(r) }).toEqual({ id: `${r.resourceType}/${r.id}`, errors: [] });
+  });
+});
+
+describe('$questionnaire-package', () => {
+  const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+  const { order, record } = splitScenario(s);
+  const coverage = record.find((r) => r.resourceType === 'Coverage');
+  const input: Parameters = {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'coverage', resource: coverage },
+      { name: 'order', resource: order },
+      { name: 'context', valueString: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea' },
+    ],
+  };
+
+  it.each(['/fhir/Questionnaire/$questionnaire-package', '/fhir/$questionnaire-package'])('%s returns a package obeying the DTR rules', async (p) => {
+    const res = await fhirPost(p, input);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/fhir\+json/);
+    const out = res.body as Parameters;
+    expect(fhirErrors(out)).toEqual([]);
+    const bundle = out.parameter!.find((x) => x.name === 'PackageBundle')!.resource as Bundle;
+    expect(bundle.type).toBe('collection');
+    const types = bundle.entry!.map((e) => e.resource!.resourceType);
+    expect(types[0]).toBe('Questionnaire');
+    expect(types.filter((t) => t === 'QuestionnaireResponse')).toHaveLength(1);
+    const pq = bundle.entry![0].resource as Questionnaire;
+    const qr = bundle.entry!.find((e) => e.resource!.resourceType === 'QuestionnaireResponse')!.resource as QuestionnaireResponse;
+    expect(qr.questionnaire).toBe(`${pq.url}|${pq.version}`);
+    expect(qr.status).toBe('in-progress');
+    const libraries = bundle.entry!.filter((e) => e.resource!.resourceType === 'Library').map((e) => e.resource as Library);
+    for (const cqf of pq.extension!.filter((e) => e.url === DTR.cqfLibrary)) expect(libraries.map((l) => l.url)).toContain(cqf.valueCanonical);
+    for (const lib of libraries) {
+      expect(lib.content!.map((c) => c.contentType).sort()).toEqual(['application/elm+json', 'text/cql']);
+      for (const dep of lib.relatedArtifact ?? []) expect(libraries.map((l) => `${l.url}|${l.version}`)).toContain(dep.resource);
+    }
+    const valueSetUrls = bundle.entry!.filter((e) => e.resource!.resourceType === 'ValueSet').map((e) => e.resource as { url: string; expansion?: { contains?: unknown[] } });
+    const elm = services.engine.content.elm.KineretPA as { library: { valueSets: { def: { id: string }[] } } };
+    for (const d of elm.library.valueSets.def) expect(valueSetUrls.map((v) => v.url)).toContain(d.id);
+    for (const v of valueSetUrls) expect(v.expansion?.contains?.length).toBeGreaterThan(0);
+    const ctx = qr.extension!.filter((e) => e.url === DTR.qrContext).map((e) => e.valueReference!.reference);
+    expect(ctx).toEqual(['Coverage/cov', 'MedicationRequest/kineret-order']);
+    expect(qr.extension!.find((e) => e.url === DTR.intendedUse)!.valueCodeableConcept!.coding![0].code).toBe('withpa');
+    const answered = responseItems(qr.item).filter((i) => i.answer?.length);
+    expect(answered.map((i) => i.linkId)).toEqual(expect.arrayContaining(['request-type', 'route-subcutaneous', 'dose-mg-per-day']));
+    for (const i of answered) for (const a of i.answer!) {
+      expect(a.extension).toEqual([{ url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: 'auto' }] }]);
+    }
+  });
+
+  it.each([
+    ['a body that is not Parameters', { resourceType: 'Bundle' }, 400, /Parameters/],
+    ['no coverage', { resourceType: 'Parameters', parameter: [{ name: 'order', resource: order }] }, 400, /coverage/],
+    ['no order, questionnaire or context', { resourceType: 'Parameters', parameter: [{ name: 'coverage', resource: coverage }] }, 400, /dtr-1/],
+    ['an unknown questionnaire', { resourceType: 'Parameters', parameter: [{ name: 'coverage', resource: coverage }, { name: 'questionnaire', valueCanonical: 'http://elsewhere/Questionnaire/x' }] }, 404, /unknown questionnaire/],
+  ])('%s is a 4xx OperationOutcome naming the problem', async (_n, body, status, message) => {
+    const res = await fhirPost('/fhir/Questionnaire/$questionnaire-package', body);
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue[0].diagnostics).toMatch(message);
+  });
+
+  it('malformed JSON on /fhir is a 400 OperationOutcome', async () => {
+    const res = await request(app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json').send('{');
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('read, search, $expand, metadata, $log-questionnaire-errors', () => {
+  it('reads and searches content by id and by url', async () => {
+    expect((await request(app).get('/fhir/Questionnaire/kineret-pa')).body.url).toBe('http://payer.test/fhir/Questionnaire/kineret-pa');
+    const byUrl = await request(app).get('/fhir/Questionnaire').query({ url: 'http://payer.test/fhir/Questionnaire/kineret-pa' });
+    expect(byUrl.body.total).toBe(1);
+    const lib = await request(app).get('/fhir/Library').query({ url: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' });
+    expect(lib.body.entry[0].resource.name).toBe('FHIRHelpers');
+    expect((await request(app).get('/fhir/CodeSystem/kineret-pa-criteria')).body.concept.length).toBeGreaterThan(20);
+    expect((await request(app).get('/fhir/ValueSet').query({ _id: 'caps' })).body.entry[0].resource.id).toBe('caps');
+    const missing = await request(app).get('/fhir/Library/Nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.resourceType).toBe('OperationOutcome');
+    expect((await request(app).get('/fhir/Patient/1')).status).toBe(404);
+  });
+
+  it('$expand returns the pinned expansion, filtered and paged', async () => {
+    const res = await request(app).get('/fhir/ValueSet/$expand').query({ url: 'http://kineret-pa.example/fhir/ValueSet/tnf-inhibitors', filter: 'adalimumab', count: 2 });
+    expect(res.status).toBe(200);
+    expect(res.body.expansion.contains.length).toBeLessThanOrEqual(2);
+    expect(res.body.expansion.contains.every((c: { display: string }) => c.display.toLowerCase().includes('adalimumab'))).toBe(true);
+    expect((await request(app).get('/fhir/ValueSet/$expand').query({ url: 'http://x/none' })).status).toBe(404);
+  });
+
+  it('metadata is a CapabilityStatement naming the operations served', async () => {
+    const res = await request(app).get('/fhir/metadata');
+    expect(res.body.fhirVersion).toBe('4.0.1');
+    const ops = res.body.rest[0].resource.flatMap((r: { operation?: { name: string }[] }) => (r.operation ?? []).map((o) => o.name));
+    expect(ops).toEqual(expect.arrayContaining(['questionnaire-package', 'populate', 'log-questionnaire-errors', 'expand', 'evaluate']));
+    expect(fhirErrors(res.body)).toEqual([]);
+  });
+
+  it('$log-questionnaire-errors stores the errors and answers 200', async () => {
+    const res = await fhirPost('/fhir/Questionnaire/$log-questionnaire-errors', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'questionnaire', valueCanonical: 'http://payer.test/fhir/Questionnaire/kineret-pa|1.0.0' },
+        { name: 'operationOutcome', resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: 'CQL failed' }] } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect((services.store as unknown as { errorLog: unknown[] }).errorLog).toHaveLength(1);
+  });
+
+  it('answers CORS preflight on /fhir with the Authorization header allowed', async () => {
+    const res = await request(app).options('/fhir/Questionnaire/$questionnaire-package').set('Origin', 'https://dtr.example').set('Access-Control-Request-Headers', 'authorization');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-headers']).toMatch(/Authorization/);
+  });
+});
+
+describe('population and determination over the corpus', () => {
+  it.each(scenarios.map((s) => [s.name, s] as const))('%s', async (_n, s) => {
+    const qr = await populateScenario(s);
+    expect(fhirErrors(qr)).toEqual([]);
+    const answers = new Map(flattenAnswers(qr).map((a) => [a.linkId, a] as const));
+    // Population gives the answers the record supports, and leaves the rest empty.
+    const rec = s.record;
+    if (rec.indication && rec.indication !== 'JIA') expect(answers.get('indication')?.valueCode).toBe(rec.indication);
+    else expect(answers.has('indication')).toBe(false);
+    expect(answers.get('request-type')?.valueCode).toBe(rec.requestType);
+    const expectBool = (linkId: string, status: string | undefined) => {
+      if (status === 'not-met') expect({ linkId, v: answers.get(linkId)?.valueBoolean }).toEqual({ linkId, v: false });
+      else if (linkId !== 'route-subcutaneous' || status === 'unknown') expect({ linkId, has: answers.has(linkId) }).toEqual({ linkId, has: false });
+    };
+    expectBool('no-active-infection', rec.criteria['ALL-1']);
+    expectBool('no-concurrent-biologic', rec.criteria['ALL-2']);
+    expectBool('no-hypersensitivity', rec.criteria['ALL-CI']);
+    expectBool('route-subcutaneous', rec.criteria['ALL-ROUTE']);
+    if (rec.criteria['ALL-ROUTE'] === 'met') expect(answers.get('route-subcutaneous')?.valueBoolean).toBe(true);
+    if (rec.criteria.PRESC === 'met') expect(['rheumatology', 'genetics', 'dermatology']).toContain(answers.get('prescriber-specialty')?.valueCode);
+    for (const a of answers.values()) expect(a.origin).toBe('auto');
+
+    // The populated response plus the scripted answers, evaluated with the record, gives the expected decision.
+    const expected = s.withAnswers ?? s.record;
+    const completed = answer(qr, s.withAnswers ? (s.answers ?? []) : []);
+    const res = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'response', resource: completed }, { name: 'data', resource: s.bundle }, { name: 'date', valueDate: s.evaluationDate }],
+    });
+    expect(res.status).toBe(200);
+    const out = res.body as Parameters;
+    expect(fhirErrors(out)).toEqual([]);
+    const get = (name: string) => out.parameter!.filter((p) => p.name === name);
+    expect(get('decision')[0].valueCode).toBe(expected.decision);
+    expect(get('requestType')[0].valueCode).toBe(expected.requestType);
+    const statuses = Object.fromEntries(get('criterion').map((c) => [
+      c.part!.find((x) => x.name === 'code')!.valueCoding!.code, c.part!.find((x) => x.name === 'status')!.valueCode]));
+    expect(statuses).toEqual(expected.criteria);
+    if (expected.decision === 'approved') {
+      const period = get('approvalPeriod')[0].valuePeriod!;
+      expect(period.start).toBe(s.evaluationDate);
+      if (expected.approvalMonths === 12) expect(period.end).toBe('2027-11-28');
+      if (expected.approvalMonths === 6) expect(period.end).toBe('2027-05-28');
+    } else expect(get('approvalPeriod')).toHaveLength(0);
+    if (expected.decision === 'denied') expect(get('note')[0].valueString).toMatch(/recommendation for clinical review/);
+  });
+
+  it('the determination and the CRD card agree on every criterion the record decides', async () => {
+    for (const s of scenarios) {
+      const hook = await request(app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send(JSON.stringify(orderSignRequest(s)));
+      const qr = await populateScenario(s);
+      const det = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+        resourceType: 'Parameters',
+        parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }],
+      });
+      const card = hook.body.cards[0].detail as string;
+      for (const c of (det.body as Parameters).parameter!.filter((p) => p.name === 'criterion')) {
+        const display = c.part!.find((x) => x.name === 'code')!.valueCoding!.display!;
+        const status = c.part!.find((x) => x.name === 'status')!.valueCode!;
+        if (status === 'unknown') continue;
+        const row = card.split('\n').find((l) => l.startsWith(`| ${display} |`));
+        expect({ scenario: s.name, display, row: row?.split('|')[2].trim() }).toEqual({ scenario: s.name, display, row: status === 'met' ? 'met' : '**not met**' });
+      }
+    }
+  }, 60_000);
+
+  it('answers marked override take precedence over the record', async () => {
+    const s = scenarios.find((x) => x.name === 'concurrent-tnf-denied')!;
+    const qr = await populateScenario(s);
+    const run = async (origin: Answer['origin']) => {
+      const completed = answer(qr, [m('no-concurrent-biologic', origin)]);
+      const res = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: completed }, { name: 'data', resource: s.bundle }] });
+      return (res.body as Parameters).parameter!.filter((p) => p.name === 'criterion')
+        .find((c) => c.part!.find((x) => x.name === 'code')!.valueCoding!.code === 'ALL-2')!.part!;
+    };
+    const m = (linkId: string, origin: Answer['origin']): Answer => ({ linkId, valueBoolean: true, origin });
+    const manual = await run('manual');
+    expect(manual.find((x) => x.name === 'status')!.valueCode).toBe('not-met');
+    const override = await run('override');
+    expect(override.find((x) => x.name === 'status')!.valueCode).toBe('met');
+    expect(override.find((x) => x.name === 'source')!.valueCode).toBe('clinician');
+  });
+
+  it('POST /fhir/QuestionnaireResponse stores a completed response and answers 201 with its determination available', async () => {
+    const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+    const qr = answer(await populateScenario(s), s.answers!);
+    const res = await fhirPost('/fhir/QuestionnaireResponse', qr);
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
+    const id = res.body.id;
+    const det = await request(app).get(`/fhir/QuestionnaireResponse/${id}/$determination`);
+    expect(det.status).toBe(200);
+    expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBeDefined();
+    expect((await request(app).get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+  });
+
+  it('$evaluate rejects malformed input with an OperationOutcome', async () => {
+    expect((await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [] })).status).toBe(400);
+    const bad = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: { resourceType: 'QuestionnaireResponse', status: 'completed' } }] });
+    expect(bad.status).toBe(422);
+    expect(bad.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('$populate fills a response from a data Bundle, SDC style', async () => {
+    const s = scenarios.find((x) => x.name === 'caps-genetic-only')!;
+    const res = await fhirPost('/fhir/Questionnaire/$populate', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'questionnaire', valueCanonical: 'http://payer.test/fhir/Questionnaire/kineret-pa|1.0.0' },
+        { name: 'subject', valueReference: { reference: 'Patient/caps-gen' } },
+        { name: 'coverage', valueReference: { reference: 'Coverage/cov' } },
+        { name: 'order', valueReference: { reference: 'MedicationRequest/kineret-order' } },
+        { name: 'data', resource: s.bundle },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const qr = res.body.parameter.find((p: { name: string }) => p.name === 'response').resource as QuestionnaireResponse;
+    const answers = new Map(flattenAnswers(qr).map((a) => [a.linkId, a] as const));
+    expect(answers.get('indication')?.valueCode).toBe('CAPS');
+    expect(answers.get('nlrp3-mutation')?.valueBoolean).toBe(true);
+    expect(answers.get('weight-kg')?.valueDecimal).toBe(20);
+    const issues = res.body.parameter.find((p: { name: string }) => p.name === 'issues').resource;
+    expect(issues.issue.some((i: { diagnostics: string }) => /does not answer/.test(i.diagnostics))).toBe(true);
+  });
+});
+
+describe('population never throws on odd data', () => {
+  it('reports a failed evaluation and an unknown definition as issues', async () => {
+    const broken = structuredClone(q);
+    (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPA"."No Such Definition"';
+    const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, evaluate: async () => { throw new Error('boom'); } });
+    expect(failing.outcome.issue.some((i) => i.severity === 'error' && /boom/.test(i.diagnostics!))).toBe(true);
+    const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' },
+      evaluate: async () => ({ KineretPA: { 'Prefill Indication': 42, 'Prefill Weight Kg': 'heavy' } }) });
+    const msgs = odd.outcome.issue.map((i) => i.diagnostics);
+    expect(msgs.some((d) => /No Such Definition/.test(d!))).toBe(true);
+    expect(msgs.some((d) => /does not fit/.test(d!))).toBe(true);
+  });
+});
