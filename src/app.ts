@@ -1,34 +1,61 @@
 /**
- * Builds the Express application from loaded content and configuration. Everything heavy (ELM,
- * value sets, model info) is loaded once in createServices(); routes only call the core.
+ * Builds the application from configuration. Everything heavy or stateful (ELM, value sets, model
+ * info, FHIR content, audit store, client registry, signing keys) is created once in
+ * createServices(); the Express routes only validate, authenticate and call the core.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
+import { openAuditStore } from './audit/open';
+import type { AuditStore } from './audit/store';
 import type { Config } from './config';
 import { POLICY_PATH } from './constants';
 import { dataRequirementsFromElm } from './core/data-requirements';
 import { KineretEngine, loadContent } from './core/engine';
-import { KineretMatcher } from './crd/orders';
 import type { HookDeps } from './crd/hook';
+import { KineretMatcher } from './crd/orders';
 import type { ServiceDefinition } from './crd/types';
 import { buildDtrContent, type DtrContent } from './dtr/content';
-import { MemoryDtrStore, type DtrStore } from './dtr/store';
+import { auditRouter } from './http/audit';
+import { scopeAuth, fhirScopes, type AuthDeps } from './http/auth';
 import { cdsRouter } from './http/cds';
-import { fhirRouter } from './http/fhir';
 import { cors } from './http/cors';
 import { errorHandler, jsonBody, sendError } from './http/errors';
+import { fhirRouter } from './http/fhir';
+import { smartRouter } from './http/smart';
+import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
+import { registerSandboxIdentity, type SandboxIdentity } from './sandbox/identity';
+import { ClientRegistry } from './security/registry';
+import { SmartAuthServer } from './security/smart';
 
 export interface Services extends HookDeps {
   content: DtrContent;
-  store: DtrStore;
+  store: AuditStore;
+  registry: ClientRegistry;
+  smart: SmartAuthServer;
+  log: Logger;
+  authDeps: AuthDeps;
+  sandbox: SandboxIdentity | null;
 }
 
-export function createServices(config: Config): Services {
+export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger } = {}): Promise<Services> {
+  const log = options.log ?? createLogger(config.logLevel);
   const content = loadContent();
   const engine = new KineretEngine(content);
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
+  const store = options.store ?? (await openAuditStore(config.databaseUrl));
+  const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
+  const sandbox = config.sandbox ? await registerSandboxIdentity(registry, config.publicBaseUrl) : null;
+  const smart = await SmartAuthServer.create({
+    publicBaseUrl: config.publicBaseUrl,
+    ttlSeconds: config.accessTokenTtlSeconds,
+    clockSkewSeconds: config.clockSkewSeconds,
+    registry,
+    ledger: store,
+    signingJwk: config.tokenSigningJwk,
+  });
+  if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only)');
   return {
     engine,
     config,
@@ -37,7 +64,12 @@ export function createServices(config: Config): Services {
     valueSets: content.valueSets,
     matcher: new KineretMatcher(content.valueSets),
     content: buildDtrContent(content, config.publicBaseUrl),
-    store: new MemoryDtrStore(),
+    store,
+    registry,
+    smart,
+    log,
+    sandbox,
+    authDeps: { auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, registry, ledger: store, smart, log },
   };
 }
 
@@ -45,18 +77,23 @@ export function createApp(services: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestLogger(services.log));
   app.use(cors(services.config.corsOrigins));
+  app.use(smartRouter(services.smart));
   app.use(jsonBody(services.config.bodyLimitBytes));
 
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', valueSets: services.valueSets.length, services: services.services.map((s) => s.id) });
+    res.json({ status: 'ok', store: services.store.kind, auth: services.config.auth, valueSets: services.valueSets.length });
   });
   const policy = readFileSync(path.join(ROOT, 'policy', 'kineret-anakinra-coverage-guideline.txt'), 'utf8');
   app.get(POLICY_PATH, (_req, res) => {
     res.type('text/plain; charset=utf-8').send(policy);
   });
   app.use(cdsRouter(services));
+  app.use('/fhir', scopeAuth(services.authDeps, (req) => fhirScopes(req.method, decodeURIComponent(req.originalUrl.split('?')[0]))));
   app.use(fhirRouter(services));
+  app.use('/audit', scopeAuth(services.authDeps, () => ['admin/audit.rs']));
+  app.use(auditRouter(services.store));
   app.use((req, res) => sendError(req, res, 404, 'not-found', 'no such route'));
   app.use(errorHandler);
   return app;

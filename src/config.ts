@@ -22,6 +22,25 @@ export interface Config {
   bodyLimitBytes: number;
   /** Origins allowed for browser CORS requests ('*' for any). */
   corsOrigins: string[] | '*';
+  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir). AUTH=off turns it off. */
+  auth: boolean;
+  /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
+  trustedClientsFile: string | undefined;
+  /** The embedded sandbox EHR (development only); SANDBOX=off turns it off. */
+  sandbox: boolean;
+  /** Audit store: a PostgreSQL URL, or a SQLite file path (default ./data/audit.sqlite; ':memory:' for tests). */
+  databaseUrl: string;
+  /** Outbound calls: allow plain http to loopback (development). Default true unless NODE_ENV=production. */
+  allowInsecureLoopback: boolean;
+  /** Outbound calls: allow private and link-local networks. */
+  allowPrivateNetworks: boolean;
+  /** Private JWK (JSON) that signs DTR access tokens; generated at start-up when absent (single instance only). */
+  tokenSigningJwk: string | undefined;
+  /** Lifetime of DTR access tokens (seconds). */
+  accessTokenTtlSeconds: number;
+  /** Clock skew tolerated when checking JWT times (seconds). */
+  clockSkewSeconds: number;
+  logLevel: string;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -54,5 +73,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fhirMaxResponseBytes: int('FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024, env),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 5 * 1024 * 1024, env),
     corsOrigins: !cors || cors === '*' ? '*' : cors.split(',').map((o) => o.trim()),
+    auth: (env.AUTH ?? 'on').toLowerCase() !== 'off',
+    trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
+    sandbox: (env.SANDBOX ?? 'on').toLowerCase() !== 'off',
+    databaseUrl: env.DATABASE_URL || './data/audit.sqlite',
+    allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),
+    allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),
+    tokenSigningJwk: env.TOKEN_SIGNING_JWK || undefined,
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 300, env),
+    clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 60, env),
+    logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -1,18 +1,21 @@
-/** Entry point: load configuration and content once, then serve. */
+/** Entry point: load configuration and content once, open the audit store, then serve. */
 import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 
-function main(): void {
+async function main(): Promise<void> {
   const config = loadConfig();
   const started = Date.now();
-  const services = createServices(config);
+  const services = await createServices(config);
   const app = createApp(services);
   const server = app.listen(config.port, () => {
-    console.log(JSON.stringify({ level: 'info', msg: 'listening', port: config.port, publicBaseUrl: config.publicBaseUrl, startupMs: Date.now() - started }));
+    services.log.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, store: services.store.kind, auth: config.auth, sandbox: config.sandbox, startupMs: Date.now() - started }, 'listening');
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => server.close(() => void services.store.close().then(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
-main();
+main().catch((e: Error) => {
+  console.error(JSON.stringify({ level: 'fatal', msg: 'start-up failed', error: e.message }));
+  process.exit(1);
+});

@@ -24,14 +24,18 @@ export interface HookDeps {
   requirements: TypeRequirement[];
   valueSets: ValueSet[];
   matcher: KineretMatcher;
-  /** Injected for tests; defaults to a FhirClient. */
-  clientFactory?: (baseUrl: string, accessToken: string | undefined, signal: AbortSignal) => FhirClient;
   now?: () => Date;
+}
+
+/** Who called: the authenticated CDS client and the FHIR server origins it may send us to (null = any, auth off). */
+export interface Caller {
+  iss: string | null;
+  fhirServers: readonly string[] | null;
 }
 
 export type HookResult =
   | { status: 200; body: HookResponse; meta: HookMeta }
-  | { status: 404 | 412 | 422; body: ErrorBody; meta: HookMeta };
+  | { status: 403 | 404 | 412 | 422; body: ErrorBody; meta: HookMeta };
 
 export interface HookMeta {
   kineretOrders: string[];
@@ -81,7 +85,7 @@ function today(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
-export async function handleHook(serviceId: string, body: unknown, deps: HookDeps): Promise<HookResult> {
+export async function handleHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller = { iss: null, fhirServers: null }): Promise<HookResult> {
   const meta: HookMeta = { kineretOrders: [], queries: 0, problems: [] };
   const service = deps.services.find((s) => s.id === serviceId);
   if (!service) return { status: 404, body: { error: 'unknown-service', message: `no CDS service with id ${serviceId}` }, meta };
@@ -101,6 +105,13 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
     };
   }
   const request = validated.request;
+  if (request.fhirServer && caller.fhirServers && !caller.fhirServers.includes(new URL(request.fhirServer).origin)) {
+    return {
+      status: 403,
+      body: { error: 'fhir-server-not-allowed', message: `fhirServer ${new URL(request.fhirServer).origin} is not registered for client ${caller.iss}` },
+      meta,
+    };
+  }
   const config = readConfiguration(request);
   const ctx = cardContext(deps.config);
   const now = (deps.now ?? (() => new Date()))();
@@ -116,14 +127,16 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   // A client for the EHR's FHIR server, bounded by the hook's time budget.
   const budget = AbortSignal.timeout(Math.max(100, deps.config.hookBudgetMs - 400));
   const client = request.fhirServer
-    ? (deps.clientFactory ?? ((base, token, signal) => new FhirClient({
-        baseUrl: base,
-        accessToken: token,
-        signal,
+    ? new FhirClient({
+        baseUrl: request.fhirServer,
+        accessToken: request.fhirAuthorization?.access_token,
+        signal: budget,
         timeoutMs: deps.config.fhirTimeoutMs,
         maxPages: deps.config.fhirMaxPages,
         maxResponseBytes: deps.config.fhirMaxResponseBytes,
-      })))(request.fhirServer, request.fhirAuthorization?.access_token, budget)
+        policy: deps.config,
+        allowedOrigins: caller.fhirServers,
+      })
     : undefined;
 
   // Orders naming an external Medication need it to tell whether they are Kineret.

@@ -142,6 +142,8 @@ export async function populateOperation(body: unknown, deps: DtrDeps): Promise<F
         maxPages: deps.config.fhirMaxPages,
         maxResponseBytes: deps.config.fhirMaxResponseBytes,
         signal: AbortSignal.timeout(deps.config.hookBudgetMs),
+        policy: deps.config,
+        allowedOrigins: null,
       });
     } catch {
       return outcome(400, 'invalid', `fhirServer ${server} is not a valid URL`);

@@ -4,6 +4,7 @@
  * origin and stops after a page limit. Failures are typed, never thrown as generic errors.
  */
 import type { Bundle, FhirResource } from 'fhir/r4';
+import { guardedGet, OutboundRefused, type OutboundPolicy } from '../security/outbound';
 
 export interface FhirClientOptions {
   baseUrl: string;
@@ -13,8 +14,10 @@ export interface FhirClientOptions {
   maxResponseBytes: number;
   /** Aborts all requests of this client (the hook's time budget). */
   signal?: AbortSignal;
-  /** Replaceable for tests. */
-  fetchImpl?: typeof fetch;
+  /** SSRF policy: which addresses and schemes may be reached. */
+  policy: OutboundPolicy;
+  /** Origins this client may reach (the authenticated CDS client's registered fhirServers); null = any origin. */
+  allowedOrigins: readonly string[] | null;
 }
 
 export class FhirQueryError extends Error {
@@ -22,7 +25,7 @@ export class FhirQueryError extends Error {
   constructor(
     message: string,
     readonly query: string,
-    readonly kind: 'timeout' | 'http' | 'network' | 'invalid' | 'too-large' | 'pagination',
+    readonly kind: 'timeout' | 'http' | 'network' | 'invalid' | 'too-large' | 'pagination' | 'refused',
   ) {
     super(message);
   }
@@ -77,25 +80,32 @@ export class FhirClient {
   }
 
   private async getUrl(url: URL, query: string): Promise<FhirResource> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const signal = this.options.signal ? AbortSignal.any([timeout, this.options.signal]) : timeout;
     const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json' };
     if (this.options.accessToken) headers.Authorization = `Bearer ${this.options.accessToken}`;
-    let response: Response;
+    let response;
     try {
-      response = await (this.options.fetchImpl ?? fetch)(url, { headers, signal, redirect: 'manual' });
+      response = await guardedGet(url, {
+        headers,
+        timeoutMs: this.options.timeoutMs,
+        maxBytes: this.options.maxResponseBytes,
+        signal: this.options.signal,
+        policy: this.options.policy,
+        allowedOrigins: this.options.allowedOrigins,
+      });
     } catch (e) {
-      const aborted = (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError';
-      throw new FhirQueryError(aborted ? 'timed out' : `network error: ${(e as Error).message}`, query, aborted ? 'timeout' : 'network');
+      const err = e as Error & { code?: string };
+      if (err instanceof OutboundRefused || err.code === 'EREFUSED') throw new FhirQueryError(`refused: ${err.message}`, query, 'refused');
+      if (err.name === 'TooLarge') throw new FhirQueryError(err.message, query, 'too-large');
+      if (err.name === 'TimeoutError' || err.name === 'AbortError' || this.options.signal?.aborted) throw new FhirQueryError('timed out', query, 'timeout');
+      throw new FhirQueryError(`network error: ${err.message}`, query, 'network');
     }
     if (response.status >= 300 && response.status < 400) {
       throw new FhirQueryError(`redirect (HTTP ${response.status}) not followed`, query, 'http');
     }
-    if (!response.ok) throw new FhirQueryError(`HTTP ${response.status}`, query, 'http');
-    const text = await this.readLimited(response, query, signal);
+    if (response.status < 200 || response.status >= 300) throw new FhirQueryError(`HTTP ${response.status}`, query, 'http');
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(response.body);
     } catch {
       throw new FhirQueryError('response is not JSON', query, 'invalid');
     }
@@ -103,33 +113,5 @@ export class FhirClient {
       throw new FhirQueryError('response is not a FHIR resource', query, 'invalid');
     }
     return json as FhirResource;
-  }
-
-  private async readLimited(response: Response, query: string, signal: AbortSignal): Promise<string> {
-    const declared = Number(response.headers.get('content-length'));
-    if (declared > this.options.maxResponseBytes) {
-      await response.body?.cancel();
-      throw new FhirQueryError(`response over ${this.options.maxResponseBytes} bytes`, query, 'too-large');
-    }
-    if (!response.body) return '';
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > this.options.maxResponseBytes) {
-          await reader.cancel();
-          throw new FhirQueryError(`response over ${this.options.maxResponseBytes} bytes`, query, 'too-large');
-        }
-        chunks.push(value);
-      }
-    } catch (e) {
-      if (e instanceof FhirQueryError) throw e;
-      throw new FhirQueryError(signal.aborted ? 'timed out' : `read error: ${(e as Error).message}`, query, signal.aborted ? 'timeout' : 'network');
-    }
-    return Buffer.concat(chunks).toString('utf8');
   }
 }

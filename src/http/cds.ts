@@ -1,19 +1,78 @@
-/** CDS Hooks routes: discovery, service calls and feedback. Thin: validate, call the core, answer. */
+/** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { handleHook, type HookDeps } from '../crd/hook';
+import type { Extension } from 'fhir/r4';
+import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
+import { CRD } from '../constants';
+import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/hook';
+import type { Logger } from '../log';
+import { cdsAuth, type AuthDeps } from './auth';
 
-export function cdsRouter(deps: HookDeps): Router {
+function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
+  if (result.status !== 200) return [];
+  return (result.body.systemActions ?? []).flatMap((action) =>
+    (action.resource.extension ?? [])
+      .filter((e) => e.url === CRD.coverageInformationUrl)
+      .map((e: Extension) => {
+        const sub = (url: string) => e.extension?.find((x) => x.url === url);
+        return {
+          assertionId: sub('coverage-assertion-id')?.valueString ?? '',
+          orderRef: `MedicationRequest/${action.resource.id}`,
+          coverageRef: sub('coverage')?.valueReference?.reference ?? '',
+          extension: e,
+          issuedAt: new Date().toISOString(),
+        };
+      }),
+  );
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; authDeps: AuthDeps }): Router {
   const router = Router();
 
-  router.get('/cds-services', (_req, res) => {
+  router.get('/cds-services', cdsAuth(deps.authDeps, { optional: true }), (_req, res) => {
     res.json({ services: deps.services });
   });
 
-  router.post('/cds-services/:id', async (req, res, next) => {
+  router.post('/cds-services/:id', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
     try {
+      const receivedAt = new Date().toISOString();
       const started = process.hrtime.bigint();
-      const result = await handleHook(req.params.id, req.body, deps);
+      const caller = res.locals.caller as Caller;
+      const body = req.body as Record<string, unknown> | undefined;
+      const hookInstance = str(body?.hookInstance) ?? '';
+      res.locals.hookInstance = hookInstance;
+      const result = await handleHook(req.params.id, req.body, deps, caller);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const context = body?.context as Record<string, unknown> | undefined;
+      const call = {
+        requestId: String(res.locals.requestId ?? randomUUID()),
+        hookInstance,
+        serviceId: req.params.id,
+        clientIss: caller.iss,
+        patientId: str(context?.patientId),
+        orderIds: result.meta.kineretOrders,
+        receivedAt,
+        durationMs: ms,
+        status: result.status as number,
+        response: result.body,
+      };
+      let outcome: 'recorded' | 'duplicate';
+      try {
+        outcome = await deps.store.recordHook(call, assertionsOf(result));
+      } catch (e) {
+        deps.log.error({ requestId: call.requestId, hookInstance, err: (e as Error).message }, 'audit write failed');
+        res.status(503).json({ error: 'audit-unavailable', message: 'the answer could not be recorded, so it is not given; retry later' });
+        return;
+      }
+      if (outcome === 'duplicate') {
+        const conflict = { error: 'duplicate-hook-instance', message: `hookInstance ${hookInstance} was already answered for this client; send a new hookInstance for a new call` };
+        await deps.store.recordHook({ ...call, requestId: randomUUID(), status: 409, response: conflict }, []).catch(() => undefined);
+        res.status(409).json(conflict);
+        return;
+      }
+      deps.log.info({ requestId: call.requestId, hookInstance, service: req.params.id, status: result.status, kineretOrders: result.meta.kineretOrders.length, queries: result.meta.queries, problems: result.meta.problems.length, ms: Math.round(ms) }, 'hook answered');
       res.setHeader('Server-Timing', `hook;dur=${ms.toFixed(1)}`);
       res.status(result.status).json(result.body);
     } catch (e) {
@@ -21,25 +80,34 @@ export function cdsRouter(deps: HookDeps): Router {
     }
   });
 
-  router.post('/cds-services/:id/feedback', (req, res) => {
-    if (!deps.services.some((s) => s.id === req.params.id)) {
-      res.status(404).json({ error: 'unknown-service', message: `no CDS service with id ${req.params.id}` });
-      return;
+  router.post('/cds-services/:id/feedback', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+    try {
+      if (!deps.services.some((s) => s.id === req.params.id)) {
+        res.status(404).json({ error: 'unknown-service', message: `no CDS service with id ${req.params.id}` });
+        return;
+      }
+      const feedback = (req.body as { feedback?: unknown })?.feedback;
+      const valid =
+        Array.isArray(feedback) &&
+        feedback.length <= 100 &&
+        feedback.every(
+          (f) =>
+            typeof f === 'object' && f !== null && typeof (f as { card?: unknown }).card === 'string' &&
+            ['accepted', 'overridden'].includes(String((f as { outcome?: unknown }).outcome)) &&
+            typeof (f as { outcomeTimestamp?: unknown }).outcomeTimestamp === 'string',
+        );
+      if (!valid) {
+        res.status(422).json({ error: 'invalid-feedback', message: 'feedback must be an array of {card, outcome (accepted|overridden), outcomeTimestamp}' });
+        return;
+      }
+      const caller = res.locals.caller as Caller;
+      for (const f of feedback as { card: string; outcome: string }[]) {
+        await deps.store.recordFeedback({ serviceId: req.params.id, clientIss: caller.iss, cardUuid: f.card, outcome: f.outcome, body: f });
+      }
+      res.status(200).json({});
+    } catch (e) {
+      next(e);
     }
-    const feedback = (req.body as { feedback?: unknown })?.feedback;
-    const valid =
-      Array.isArray(feedback) &&
-      feedback.every(
-        (f) =>
-          typeof f === 'object' && f !== null && typeof (f as { card?: unknown }).card === 'string' &&
-          ['accepted', 'overridden'].includes(String((f as { outcome?: unknown }).outcome)) &&
-          typeof (f as { outcomeTimestamp?: unknown }).outcomeTimestamp === 'string',
-      );
-    if (!valid) {
-      res.status(422).json({ error: 'invalid-feedback', message: 'feedback must be an array of {card, outcome (accepted|overridden), outcomeTimestamp}' });
-      return;
-    }
-    res.status(200).json({});
   });
 
   return router;

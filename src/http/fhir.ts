@@ -4,7 +4,7 @@ import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Param
 import { CONTENT_BASE } from '../constants';
 import { CONTENT_TYPES, isContentType } from '../dtr/content';
 import { evaluateOperation, outcome, populateOperation, questionnairePackage, runDetermination, type DtrDeps, type FhirResult } from '../dtr/operations';
-import type { DtrStore } from '../dtr/store';
+import type { AuditStore, DtrEventRecord } from '../audit/store';
 
 function send(res: Response, result: FhirResult): void {
   res.status(result.status).type('application/fhir+json').send(JSON.stringify(result.body));
@@ -81,29 +81,44 @@ function expand(vs: ValueSet, filter: string | undefined, offset: number, count:
   };
 }
 
-export function fhirRouter(deps: DtrDeps & { store: DtrStore }): Router {
+/** The patient a DTR call is about, for the audit trail (an id, never clinical content). */
+function patientOf(body: unknown): string | null {
+  const params = (body as Parameters | undefined)?.parameter ?? [];
+  for (const p of params) {
+    const ref = p.valueReference?.reference ?? (p.resource as { subject?: { reference?: string }; beneficiary?: { reference?: string } } | undefined)?.subject?.reference
+      ?? (p.resource as { beneficiary?: { reference?: string } } | undefined)?.beneficiary?.reference;
+    if (ref && /(^|\/)Patient\//.test(ref)) return ref;
+  }
+  const subject = (body as QuestionnaireResponse | undefined)?.subject?.reference;
+  return subject ?? null;
+}
+
+function summary(result: FhirResult): unknown {
+  const body = result.body as Parameters;
+  if (body.resourceType !== 'Parameters') return { status: result.status, resourceType: result.body.resourceType };
+  return { status: result.status, decision: body.parameter?.find((p) => p.name === 'decision')?.valueCode ?? null, parameters: body.parameter?.map((p) => p.name) };
+}
+
+export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
   const router = Router();
   const base = deps.content.fhirBase;
+  const audited = (kind: DtrEventRecord['kind'], run: (body: unknown) => Promise<FhirResult>) =>
+    async (req: { body: unknown }, res: Response, next: (e: unknown) => void) => {
+      try {
+        const result = await run(req.body);
+        await deps.store.recordDtrEvent({ kind, clientId: (res.locals.clientId as string | undefined) ?? null, patientId: patientOf(req.body), detail: summary(result) });
+        send(res, result);
+      } catch (e) {
+        next(e);
+      }
+    };
 
   router.get('/fhir/metadata', (_req, res) => send(res, { status: 200, body: capabilityStatement(base) }));
 
-  const pkg = async (req: { body: unknown }, res: Response, next: (e: unknown) => void) => {
-    try {
-      send(res, await questionnairePackage(req.body, deps));
-    } catch (e) {
-      next(e);
-    }
-  };
+  const pkg = audited('package', (body) => questionnairePackage(body, deps));
   router.post('/fhir/Questionnaire/\\$questionnaire-package', pkg);
   router.post('/fhir/\\$questionnaire-package', pkg);
-
-  router.post('/fhir/Questionnaire/\\$populate', async (req, res, next) => {
-    try {
-      send(res, await populateOperation(req.body, deps));
-    } catch (e) {
-      next(e);
-    }
-  });
+  router.post('/fhir/Questionnaire/\\$populate', audited('population', (body) => populateOperation(body, deps)));
 
   router.post('/fhir/Questionnaire/\\$log-questionnaire-errors', async (req, res, next) => {
     try {
@@ -121,13 +136,7 @@ export function fhirRouter(deps: DtrDeps & { store: DtrStore }): Router {
     }
   });
 
-  router.post('/fhir/QuestionnaireResponse/\\$evaluate', async (req, res, next) => {
-    try {
-      send(res, await evaluateOperation(req.body, deps));
-    } catch (e) {
-      next(e);
-    }
-  });
+  router.post('/fhir/QuestionnaireResponse/\\$evaluate', audited('determination', (body) => evaluateOperation(body, deps)));
 
   router.post('/fhir/QuestionnaireResponse', async (req, res, next) => {
     try {
@@ -138,6 +147,7 @@ export function fhirRouter(deps: DtrDeps & { store: DtrStore }): Router {
       if (determination.status !== 200) return send(res, determination);
       const id = await deps.store.saveResponse(qr, determination.body as Parameters);
       const stored = (await deps.store.getResponse(id))!;
+      await deps.store.recordDtrEvent({ kind: 'response', clientId: (res.locals.clientId as string | undefined) ?? null, patientId: qr.subject.reference ?? null, detail: { id, ...summary(determination) as object } });
       res.setHeader('Location', `${base}/QuestionnaireResponse/${id}/_history/1`);
       res.setHeader('Link', `<${base}/QuestionnaireResponse/${id}/$determination>; rel="determination"`);
       send(res, { status: 201, body: stored.response });

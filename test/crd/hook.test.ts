@@ -1,21 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Extension, FhirResource, MedicationRequest } from 'fhir/r4';
-import { createApp, createServices } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { CRD } from '../../src/constants';
 import type { Card, HookResponse, Link, SystemAction } from '../../src/crd/types';
 import { loadScenarios, type ScenarioFile } from '../corpus';
 import { fullPrefetch, orderSignRequest, searchset, splitScenario } from '../hook-requests';
+import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
 
-const config = loadConfig({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' } as NodeJS.ProcessEnv);
-const services = createServices(config);
-const app = createApp(services);
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' });
+});
+afterAll(async () => {
+  await t.services.store.close();
+});
 const scenarios = loadScenarios();
 const byName = (name: string): ScenarioFile => scenarios.find((s) => s.name === name)!;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const post = (path: string, body: unknown) => request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const post = (path: string, body: unknown) => t.post(path, body);
+
 
 function coverageInfoOf(action: SystemAction): Extension {
   const ext = (action.resource.extension ?? []).filter((e) => e.url === CRD.coverageInformationUrl);
@@ -55,7 +60,7 @@ function checkResponseShape(body: HookResponse): void {
 
 describe('discovery', () => {
   it('serves cds-services.json with both services and CDS Hooks 2.0 prefetch tokens only', async () => {
-    const res = await request(app).get('/cds-services');
+    const res = await request(t.app).get('/cds-services');
     expect(res.status).toBe(200);
     const ids = res.body.services.map((s: { id: string; hook: string }) => `${s.id}:${s.hook}`);
     expect(ids).toEqual(['crd-order-sign:order-sign', 'crd-order-select:order-select']);
@@ -73,7 +78,7 @@ describe('discovery', () => {
   });
 
   it('answers CORS preflight for browser clients', async () => {
-    const res = await request(app).options('/cds-services/crd-order-sign').set('Origin', 'https://sandbox.cds-hooks.org')
+    const res = await request(t.app).options('/cds-services/crd-order-sign').set('Origin', 'https://sandbox.cds-hooks.org')
       .set('Access-Control-Request-Method', 'POST').set('Access-Control-Request-Headers', 'authorization,content-type');
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('*');
@@ -134,6 +139,7 @@ describe('order-sign behaviour', () => {
 
   it('a non-Kineret order gets no cards and no system actions, and queries nothing', async () => {
     const stub = await startFhirStub(record);
+    t.allowFhirServer(stub.url);
     try {
       const req = orderSignRequest(s, { prefetch: {}, fhirServer: stub.url });
       const order = req.context.draftOrders.entry[0].resource as MedicationRequest;
@@ -161,6 +167,7 @@ describe('order-sign behaviour', () => {
 
   it('fetches what the prefetch lacks from fhirServer (absent, partial, OperationOutcome), code-filtered and paginated', async () => {
     const stub = await startFhirStub(record, { pageSize: 1 });
+    t.allowFhirServer(stub.url);
     try {
       const expected = (await post('/cds-services/crd-order-sign', orderSignRequest(s))).body as HookResponse;
       const full = fullPrefetch(record);
@@ -190,6 +197,7 @@ describe('order-sign behaviour', () => {
 
   it('uses prefetch values for their content, whatever the client named its keys', async () => {
     const stub = await startFhirStub([]);
+    t.allowFhirServer(stub.url);
     try {
       const everything = searchset(record.filter((r) => r.resourceType !== 'Patient'));
       const patient = record.find((r) => r.resourceType === 'Patient');
@@ -233,10 +241,11 @@ describe('order-sign behaviour', () => {
     ['paginates forever', { endlessPages: true, pageSize: 1 }],
   ] as const)('a fhirServer that %s gives an honest "could not determine" within the budget', async (_n, options) => {
     const stub = await startFhirStub(record, options);
+    t.allowFhirServer(stub.url);
     try {
       const started = Date.now();
       const res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: {}, fhirServer: stub.url }));
-      expect(Date.now() - started).toBeLessThan(config.hookBudgetMs + 1000);
+      expect(Date.now() - started).toBeLessThan(t.services.config.hookBudgetMs + 1000);
       expect(res.status).toBe(200);
       checkResponseShape(res.body);
       expect(res.body.systemActions).toBeUndefined();
@@ -258,6 +267,7 @@ describe('order-sign behaviour', () => {
     const medication: FhirResource = { resourceType: 'Medication', id: 'kin-med', code: { text: 'Kineret' },
       ingredient: [{ itemCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '72435' }] } }] };
     const stub = await startFhirStub([medication]);
+    t.allowFhirServer(stub.url);
     try {
       res = await post('/cds-services/crd-order-sign', { ...req, fhirServer: stub.url, fhirAuthorization: { access_token: 't', token_type: 'Bearer', expires_in: 60, scope: 's', subject: 'x' } });
       expect(res.body.systemActions).toHaveLength(1);
@@ -290,7 +300,7 @@ describe('order-select', () => {
     expect(res.body.cards).toHaveLength(1);
     expect(res.body.cards[0].indicator).toBe('info');
     expect(JSON.stringify(res.body)).not.toContain('doc-needed');
-    const unselected = await post('/cds-services/crd-order-select', { ...body, context: { ...body.context, selections: ['MedicationRequest/else'] } });
+    const unselected = await post('/cds-services/crd-order-select', { ...body, hookInstance: randomUUID(), context: { ...body.context, selections: ['MedicationRequest/else'] } });
     expect(unselected.body).toEqual({ cards: [] });
   });
 });
@@ -298,7 +308,7 @@ describe('order-select', () => {
 describe('errors', () => {
   const valid = orderSignRequest(byName('ra-mtx-failure-approved'));
   it('unparsable JSON is 400 with a JSON body', async () => {
-    const res = await request(app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send('{"hook": ');
+    const res = await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send('{"hook": ');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid-json');
   });
@@ -328,7 +338,7 @@ describe('errors', () => {
   });
   it('an unknown service is 404; a non-JSON content type is 415', async () => {
     expect((await post('/cds-services/nope', valid)).status).toBe(404);
-    expect((await request(app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').send('hi')).status).toBe(415);
+    expect((await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').send('hi')).status).toBe(415);
   });
 });
 

@@ -4,8 +4,6 @@ import request from 'supertest';
 import type {
   Bundle, Library, Parameters, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem,
 } from 'fhir/r4';
-import { createApp, createServices } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { CRITERIA_CODE_SYSTEM, DTR } from '../../src/constants';
 import { CRITERIA_CODE_SYSTEM_RESOURCE } from '../../src/core/criteria';
 import type { Answer } from '../../src/core/types';
@@ -14,14 +12,23 @@ import { EXT, parseCqlIdentifier, populate } from '../../src/dtr/populate';
 import { CQL_DIR } from '../../src/paths';
 import { loadScenarios, type ScenarioFile } from '../corpus';
 import { orderSignRequest, splitScenario } from '../hook-requests';
+import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 
-const config = loadConfig({ PUBLIC_BASE_URL: 'http://payer.test' } as NodeJS.ProcessEnv);
-const services = createServices(config);
-const app = createApp(services);
+let t: TestApp;
+let services: TestApp['services'];
+let q: Questionnaire;
+beforeAll(async () => {
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' });
+  services = t.services;
+  q = services.content.questionnaire;
+});
+afterAll(async () => {
+  await t.services.store.close();
+});
 const scenarios = loadScenarios();
-const q = services.content.questionnaire;
-const fhirPost = (p: string, body: unknown) => request(app).post(p).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+const fhirPost = (p: string, body: unknown) => t.fhirPost(p, body);
+const get = (p: string, query?: Record<string, string | number>) => t.fhirGet(p, query);
 
 function items(list: QuestionnaireItem[] | undefined): QuestionnaireItem[] {
   return (list ?? []).flatMap((i) => [i, ...items(i.item)]);
@@ -63,10 +70,14 @@ function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResp
 }
 
 describe('the Questionnaire', () => {
-  const all = items(q.item);
-  const elm = services.engine.content.elm.KineretPA as { library: { statements: { def: { name: string }[] } } };
-  const definitions = new Set(elm.library.statements.def.map((d) => d.name));
+  let all: QuestionnaireItem[];
+  let definitions: Set<string>;
   const cql = readFileSync(path.join(CQL_DIR, 'KineretPA.cql'), 'utf8');
+  beforeAll(() => {
+    all = items(q.item);
+    const elm = services.engine.content.elm.KineretPA as { library: { statements: { def: { name: string }[] } } };
+    definitions = new Set(elm.library.statements.def.map((d) => d.name));
+  });
 
   it('is a DTR standard questionnaire whose canonical is on the public base', () => {
     expect(q.meta?.profile).toContain(DTR.stdQuestionnaireProfile);
@@ -198,7 +209,7 @@ describe('$questionnaire-package', () => {
   });
 
   it('malformed JSON on /fhir is a 400 OperationOutcome', async () => {
-    const res = await request(app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json').send('{');
+    const res = await request(t.app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json').send('{');
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
@@ -206,29 +217,29 @@ describe('$questionnaire-package', () => {
 
 describe('read, search, $expand, metadata, $log-questionnaire-errors', () => {
   it('reads and searches content by id and by url', async () => {
-    expect((await request(app).get('/fhir/Questionnaire/kineret-pa')).body.url).toBe('http://payer.test/fhir/Questionnaire/kineret-pa');
-    const byUrl = await request(app).get('/fhir/Questionnaire').query({ url: 'http://payer.test/fhir/Questionnaire/kineret-pa' });
+    expect((await get('/fhir/Questionnaire/kineret-pa')).body.url).toBe('http://payer.test/fhir/Questionnaire/kineret-pa');
+    const byUrl = await get('/fhir/Questionnaire', { url: 'http://payer.test/fhir/Questionnaire/kineret-pa' });
     expect(byUrl.body.total).toBe(1);
-    const lib = await request(app).get('/fhir/Library').query({ url: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' });
+    const lib = await get('/fhir/Library', { url: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' });
     expect(lib.body.entry[0].resource.name).toBe('FHIRHelpers');
-    expect((await request(app).get('/fhir/CodeSystem/kineret-pa-criteria')).body.concept.length).toBeGreaterThan(20);
-    expect((await request(app).get('/fhir/ValueSet').query({ _id: 'caps' })).body.entry[0].resource.id).toBe('caps');
-    const missing = await request(app).get('/fhir/Library/Nope');
+    expect((await get('/fhir/CodeSystem/kineret-pa-criteria')).body.concept.length).toBeGreaterThan(20);
+    expect((await get('/fhir/ValueSet', { _id: 'caps' })).body.entry[0].resource.id).toBe('caps');
+    const missing = await get('/fhir/Library/Nope');
     expect(missing.status).toBe(404);
     expect(missing.body.resourceType).toBe('OperationOutcome');
-    expect((await request(app).get('/fhir/Patient/1')).status).toBe(404);
+    expect((await get('/fhir/Patient/1')).status).toBe(404);
   });
 
   it('$expand returns the pinned expansion, filtered and paged', async () => {
-    const res = await request(app).get('/fhir/ValueSet/$expand').query({ url: 'http://kineret-pa.example/fhir/ValueSet/tnf-inhibitors', filter: 'adalimumab', count: 2 });
+    const res = await get('/fhir/ValueSet/$expand', { url: 'http://kineret-pa.example/fhir/ValueSet/tnf-inhibitors', filter: 'adalimumab', count: 2 });
     expect(res.status).toBe(200);
     expect(res.body.expansion.contains.length).toBeLessThanOrEqual(2);
     expect(res.body.expansion.contains.every((c: { display: string }) => c.display.toLowerCase().includes('adalimumab'))).toBe(true);
-    expect((await request(app).get('/fhir/ValueSet/$expand').query({ url: 'http://x/none' })).status).toBe(404);
+    expect((await get('/fhir/ValueSet/$expand', { url: 'http://x/none' })).status).toBe(404);
   });
 
   it('metadata is a CapabilityStatement naming the operations served', async () => {
-    const res = await request(app).get('/fhir/metadata');
+    const res = await request(t.app).get('/fhir/metadata');
     expect(res.body.fhirVersion).toBe('4.0.1');
     const ops = res.body.rest[0].resource.flatMap((r: { operation?: { name: string }[] }) => (r.operation ?? []).map((o) => o.name));
     expect(ops).toEqual(expect.arrayContaining(['questionnaire-package', 'populate', 'log-questionnaire-errors', 'expand', 'evaluate']));
@@ -244,11 +255,11 @@ describe('read, search, $expand, metadata, $log-questionnaire-errors', () => {
       ],
     });
     expect(res.status).toBe(200);
-    expect((services.store as unknown as { errorLog: unknown[] }).errorLog).toHaveLength(1);
+    expect(await services.store.recentDtrEvents('questionnaire-errors', 5)).toHaveLength(1);
   });
 
   it('answers CORS preflight on /fhir with the Authorization header allowed', async () => {
-    const res = await request(app).options('/fhir/Questionnaire/$questionnaire-package').set('Origin', 'https://dtr.example').set('Access-Control-Request-Headers', 'authorization');
+    const res = await request(t.app).options('/fhir/Questionnaire/$questionnaire-package').set('Origin', 'https://dtr.example').set('Access-Control-Request-Headers', 'authorization');
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-headers']).toMatch(/Authorization/);
   });
@@ -303,7 +314,7 @@ describe('population and determination over the corpus', () => {
 
   it('the determination and the CRD card agree on every criterion the record decides', async () => {
     for (const s of scenarios) {
-      const hook = await request(app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send(JSON.stringify(orderSignRequest(s)));
+      const hook = await t.post('/cds-services/crd-order-sign', orderSignRequest(s));
       const qr = await populateScenario(s);
       const det = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
         resourceType: 'Parameters',
@@ -344,10 +355,10 @@ describe('population and determination over the corpus', () => {
     expect(res.status).toBe(201);
     expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
     const id = res.body.id;
-    const det = await request(app).get(`/fhir/QuestionnaireResponse/${id}/$determination`);
+    const det = await get(`/fhir/QuestionnaireResponse/${id}/$determination`);
     expect(det.status).toBe(200);
     expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBeDefined();
-    expect((await request(app).get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+    expect((await get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
   });
 
   it('$evaluate rejects malformed input with an OperationOutcome', async () => {

@@ -1,0 +1,126 @@
+/** The audit store on PostgreSQL, shared by several service instances. Migrations run under an advisory lock. */
+import { randomUUID } from 'node:crypto';
+import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
+import { Pool } from 'pg';
+import {
+  MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
+  type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
+} from './store';
+
+const MIGRATION_LOCK = 4_242_017;
+
+export class PostgresAuditStore implements AuditStore {
+  readonly kind = 'postgres' as const;
+  private readonly pool: Pool;
+
+  constructor(url: string, schema?: string) {
+    this.pool = new Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  }
+
+  async migrate(): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      const applied = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)));
+      for (const [i, sql] of MIGRATIONS.entries()) {
+        if (applied.has(i + 1)) continue;
+        await c.query('BEGIN');
+        try {
+          await c.query(sql);
+          await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, new Date().toISOString()]);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw e;
+        }
+      }
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  async recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(
+        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
+          call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response)],
+      );
+      for (const x of assertions) {
+        await c.query(
+          'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES ($1, $2, $3, $4, $5, $6)',
+          [x.assertionId, x.orderRef, call.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt],
+        );
+      }
+      await c.query('COMMIT');
+      return 'recorded';
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if ((e as { code?: string }).code === '23505') return 'duplicate';
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async recordDtrEvent(e: DtrEventRecord): Promise<void> {
+    await this.pool.query('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString()]);
+  }
+
+  async recordFeedback(f: FeedbackRecord): Promise<void> {
+    await this.pool.query('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString()]);
+  }
+
+  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
+    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [Math.floor(Date.now() / 1000) - 3600]);
+    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, exp]);
+    return r.rowCount === 1;
+  }
+
+  async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
+    return (await this.pool.query('SELECT * FROM hook_calls WHERE hook_instance = $1 ORDER BY received_at', [hookInstance])).rows.map(rowToHookCall);
+  }
+
+  async findAssertion(assertionId: string) {
+    const rows = (await this.pool.query('SELECT * FROM coverage_assertions WHERE assertion_id = $1', [assertionId])).rows.map(rowToAssertion);
+    if (rows.length === 0) return undefined;
+    const call = (await this.pool.query('SELECT * FROM hook_calls WHERE request_id = $1', [rows[0].requestId])).rows[0];
+    return { assertions: rows, call: call ? rowToHookCall(call) : undefined };
+  }
+
+  async countHookCalls(): Promise<number> {
+    return Number((await this.pool.query('SELECT COUNT(*) AS n FROM hook_calls')).rows[0].n);
+  }
+
+  async recentDtrEvents(kind: DtrEventRecord['kind'], limit: number) {
+    return (await this.pool.query('SELECT * FROM dtr_events WHERE kind = $1 ORDER BY at DESC LIMIT $2', [kind, limit])).rows.map(rowToDtrEvent);
+  }
+
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+    const id = randomUUID();
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
+    await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString()]);
+    return id;
+  }
+
+  async getResponse(id: string) {
+    const r = (await this.pool.query('SELECT response, determination FROM questionnaire_responses WHERE id = $1', [id])).rows[0];
+    return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
+  }
+
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,114 @@
+/** The audit store on SQLite (better-sqlite3): WAL journal with full sync, so a committed write survives a crash. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
+import {
+  MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
+  type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
+} from './store';
+
+export class SqliteAuditStore implements AuditStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version));
+    const apply = this.db.transaction((version: number, sql: string) => {
+      this.db.exec(sql);
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+    });
+    MIGRATIONS.forEach((sql, i) => {
+      if (!applied.has(i + 1)) apply(i + 1, sql);
+    });
+  }
+
+  async recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
+    const insert = this.db.transaction(() => {
+      this.db.prepare(
+        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
+        call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response));
+      const a = this.db.prepare(
+        'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const x of assertions) a.run(x.assertionId, x.orderRef, call.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt);
+    });
+    try {
+      insert();
+      return 'recorded';
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
+      throw e;
+    }
+  }
+
+  async recordDtrEvent(e: DtrEventRecord): Promise<void> {
+    this.db.prepare('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString());
+  }
+
+  async recordFeedback(f: FeedbackRecord): Promise<void> {
+    this.db.prepare('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString());
+  }
+
+  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
+    const now = Math.floor(Date.now() / 1000);
+    this.db.prepare('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
+    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp);
+    return r.changes === 1;
+  }
+
+  async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
+    return this.db.prepare('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
+  }
+
+  async findAssertion(assertionId: string) {
+    const rows = this.db.prepare('SELECT * FROM coverage_assertions WHERE assertion_id = ?').all(assertionId).map((r) => rowToAssertion(r as Record<string, unknown>));
+    if (rows.length === 0) return undefined;
+    const call = this.db.prepare('SELECT * FROM hook_calls WHERE request_id = ?').get(rows[0].requestId) as Record<string, unknown> | undefined;
+    return { assertions: rows, call: call ? rowToHookCall(call) : undefined };
+  }
+
+  async countHookCalls(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM hook_calls').get() as { n: number }).n;
+  }
+
+  async recentDtrEvents(kind: DtrEventRecord['kind'], limit: number) {
+    return this.db.prepare('SELECT * FROM dtr_events WHERE kind = ? ORDER BY at DESC LIMIT ?').all(kind, limit).map((r) => rowToDtrEvent(r as Record<string, unknown>));
+  }
+
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+    const id = randomUUID();
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
+    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString());
+    return id;
+  }
+
+  async getResponse(id: string) {
+    const r = this.db.prepare('SELECT response, determination FROM questionnaire_responses WHERE id = ?').get(id) as { response: string; determination: string } | undefined;
+    return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
+  }
+
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The audit store: every hook call and its response, every coverage assertion, DTR packages,
+ * populations, determinations and stored responses, feedback, and JWT ids already used. SQLite
+ * (embedded default) and PostgreSQL (several instances) implement the same interface and the same
+ * migrations. Writes complete before the caller answers its client.
+ */
+import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
+import type { DtrStore } from '../dtr/store';
+
+export interface HookCallRecord {
+  requestId: string;
+  hookInstance: string;
+  serviceId: string;
+  clientIss: string | null;
+  patientId: string | null;
+  orderIds: string[];
+  receivedAt: string;
+  durationMs: number;
+  status: number;
+  response: unknown;
+}
+
+export interface CoverageAssertionRecord {
+  assertionId: string;
+  orderRef: string;
+  coverageRef: string;
+  /** The coverage-information extension as issued. */
+  extension: unknown;
+  issuedAt: string;
+}
+
+export interface DtrEventRecord {
+  kind: 'package' | 'population' | 'determination' | 'response' | 'questionnaire-errors';
+  clientId: string | null;
+  patientId: string | null;
+  detail: unknown;
+}
+
+export interface FeedbackRecord {
+  serviceId: string;
+  clientIss: string | null;
+  cardUuid: string;
+  outcome: string;
+  body: unknown;
+}
+
+export interface AuditStore extends DtrStore {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  /** Records an answered hook call with its assertions, atomically. 'duplicate' when this client already got an answer for the hookInstance. */
+  recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'>;
+  recordDtrEvent(event: DtrEventRecord): Promise<void>;
+  recordFeedback(feedback: FeedbackRecord): Promise<void>;
+  /** Claims a JWT id for an issuer until `exp`; false when it was already used (replay). */
+  claimJti(iss: string, jti: string, exp: number): Promise<boolean>;
+  findHookCalls(hookInstance: string): Promise<HookCallRecord[]>;
+  findAssertion(assertionId: string): Promise<{ assertions: CoverageAssertionRecord[]; call: HookCallRecord | undefined } | undefined>;
+  countHookCalls(): Promise<number>;
+  /** The most recent DTR events of a kind (newest first). */
+  recentDtrEvents(kind: DtrEventRecord['kind'], limit: number): Promise<(DtrEventRecord & { at: string })[]>;
+  close(): Promise<void>;
+}
+
+/** One schema for both engines: portable types, JSON kept as text. */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE hook_calls (
+     request_id TEXT PRIMARY KEY,
+     hook_instance TEXT NOT NULL,
+     service_id TEXT NOT NULL,
+     client_iss TEXT NOT NULL,
+     patient_id TEXT,
+     order_ids TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     duration_ms REAL NOT NULL,
+     status INTEGER NOT NULL,
+     response TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX hook_calls_answered ON hook_calls (client_iss, hook_instance) WHERE status = 200;
+   CREATE INDEX hook_calls_instance ON hook_calls (hook_instance);
+   CREATE TABLE coverage_assertions (
+     assertion_id TEXT NOT NULL,
+     order_ref TEXT NOT NULL,
+     request_id TEXT NOT NULL REFERENCES hook_calls (request_id),
+     coverage_ref TEXT NOT NULL,
+     extension TEXT NOT NULL,
+     issued_at TEXT NOT NULL,
+     PRIMARY KEY (assertion_id, order_ref)
+   );
+   CREATE TABLE dtr_events (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     client_id TEXT,
+     patient_id TEXT,
+     detail TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE TABLE feedback (
+     id TEXT PRIMARY KEY,
+     service_id TEXT NOT NULL,
+     client_iss TEXT,
+     card_uuid TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     body TEXT NOT NULL,
+     received_at TEXT NOT NULL
+   );
+   CREATE TABLE questionnaire_responses (
+     id TEXT PRIMARY KEY,
+     patient_id TEXT,
+     response TEXT NOT NULL,
+     determination TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE jti_seen (
+     iss TEXT NOT NULL,
+     jti TEXT NOT NULL,
+     exp BIGINT NOT NULL,
+     PRIMARY KEY (iss, jti)
+   );`,
+];
+
+export function rowToHookCall(r: Record<string, unknown>): HookCallRecord {
+  return {
+    requestId: String(r.request_id),
+    hookInstance: String(r.hook_instance),
+    serviceId: String(r.service_id),
+    clientIss: r.client_iss ? String(r.client_iss) : null,
+    patientId: r.patient_id === null || r.patient_id === undefined ? null : String(r.patient_id),
+    orderIds: JSON.parse(String(r.order_ids)) as string[],
+    receivedAt: String(r.received_at),
+    durationMs: Number(r.duration_ms),
+    status: Number(r.status),
+    response: JSON.parse(String(r.response)),
+  };
+}
+
+export function rowToDtrEvent(r: Record<string, unknown>): DtrEventRecord & { at: string } {
+  return {
+    kind: String(r.kind) as DtrEventRecord['kind'],
+    clientId: r.client_id === null ? null : String(r.client_id),
+    patientId: r.patient_id === null ? null : String(r.patient_id),
+    detail: JSON.parse(String(r.detail)),
+    at: String(r.at),
+  };
+}
+
+export function rowToAssertion(r: Record<string, unknown>): CoverageAssertionRecord & { requestId: string } {
+  return {
+    assertionId: String(r.assertion_id),
+    orderRef: String(r.order_ref),
+    coverageRef: String(r.coverage_ref),
+    extension: JSON.parse(String(r.extension)),
+    issuedAt: String(r.issued_at),
+    requestId: String(r.request_id),
+  };
+}
+
+export type { OperationOutcome, Parameters, QuestionnaireResponse };

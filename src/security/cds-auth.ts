@@ -1,0 +1,70 @@
+/**
+ * CDS Hooks 2.0 "Trusting CDS Clients": the JWT on each service call. Asymmetric algorithms only
+ * (ES384 and RS384 unless the registry allows more for that client), typ JWT, kid, iss in the
+ * registry, keys from the registry, aud equal to the URL called, exp/iat within the clock skew,
+ * jti never reused before it expires. `sub` is not required.
+ */
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { CdsClient, ClientRegistry } from './registry';
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+}
+
+export interface JtiLedger {
+  claimJti(iss: string, jti: string, exp: number): Promise<boolean>;
+}
+
+export interface VerifiedCdsClient {
+  iss: string;
+  client: CdsClient;
+  jti: string;
+}
+
+export function bearerToken(header: string | undefined): string | null {
+  const m = header ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
+  return m ? m[1] : null;
+}
+
+export async function verifyCdsJwt(
+  token: string,
+  opts: { audience: string; registry: ClientRegistry; ledger: JtiLedger; clockSkewSeconds: number },
+): Promise<VerifiedCdsClient> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
+  } catch {
+    throw new AuthError('the bearer token is not a JWT');
+  }
+  if (!header.alg || header.alg === 'none' || header.alg.startsWith('HS')) throw new AuthError(`alg ${header.alg ?? 'missing'} is not allowed: an asymmetric signature is required`);
+  if (header.typ !== 'JWT') throw new AuthError('the JWT header must have typ "JWT"');
+  if (!header.kid) throw new AuthError('the JWT header must name a kid');
+  if (typeof claims.iss !== 'string') throw new AuthError('the JWT has no iss');
+  const client = opts.registry.cdsClient(claims.iss);
+  if (!client) throw new AuthError(`issuer ${claims.iss} is not a trusted CDS client`);
+  if (!client.algorithms.includes(header.alg)) throw new AuthError(`alg ${header.alg} is not allowed for ${claims.iss} (allowed: ${client.algorithms.join(', ')})`);
+  // Keys always come from the registry: a token's jku is never fetched unless it is the registered URL.
+  try {
+    await jwtVerify(token, client.keys.resolver(), {
+      algorithms: client.algorithms,
+      audience: opts.audience,
+      issuer: client.iss,
+      clockTolerance: opts.clockSkewSeconds,
+      requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
+      typ: 'JWT',
+    });
+  } catch (e) {
+    if (e instanceof errors.JWTClaimValidationFailed) throw new AuthError(`JWT claim "${e.claim}" is not valid: ${e.reason === 'check_failed' ? `expected ${e.claim === 'aud' ? opts.audience : 'a valid value'}` : e.reason}`);
+    if (e instanceof errors.JWTExpired) throw new AuthError('the JWT has expired');
+    if (e instanceof errors.JWSSignatureVerificationFailed) throw new AuthError('the JWT signature does not verify');
+    if (e instanceof errors.JWKSNoMatchingKey) throw new AuthError(`no registered key matches kid ${header.kid}`);
+    throw new AuthError(`the JWT was refused: ${(e as Error).message}`);
+  }
+  const iat = Number(claims.iat);
+  if (iat > Date.now() / 1000 + opts.clockSkewSeconds) throw new AuthError('the JWT was issued in the future');
+  const jti = String(claims.jti);
+  if (!(await opts.ledger.claimJti(client.iss, jti, Number(claims.exp)))) throw new AuthError('the JWT id (jti) was already used');
+  return { iss: client.iss, client, jti };
+}

@@ -1,0 +1,139 @@
+/**
+ * The registry of trusted clients, read from TRUSTED_CLIENTS_FILE:
+ * {"cdsClients": [{"iss", "jwks" | "jwksUrl", "algorithms"?, "fhirServers": [origins]}],
+ *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes"}]}
+ * Keys come from the registry only (inline JWKS or the registered JWKS URL); a token's `jku` is
+ * followed only when it is the URL registered for that issuer.
+ */
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { guardedGet, type OutboundPolicy } from './outbound';
+
+export const DEFAULT_ALGORITHMS = ['ES384', 'RS384'];
+const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+export interface CdsClient {
+  iss: string;
+  algorithms: string[];
+  fhirServers: string[];
+  keys: KeySource;
+}
+
+export interface DtrClient {
+  clientId: string;
+  scopes: string[];
+  keys: KeySource;
+}
+
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+}
+
+/** Keys of one client: inline, or fetched from its registered JWKS URL (cached, refetched on an unknown kid). */
+export class KeySource {
+  private cached: { set: JWTVerifyGetKey; fetchedAt: number } | null = null;
+  private lastFetch = 0;
+
+  constructor(
+    private readonly jwks: JSONWebKeySet | undefined,
+    readonly jwksUrl: string | undefined,
+    private readonly policy: OutboundPolicy,
+  ) {
+    if (jwks) this.cached = { set: createLocalJWKSet(jwks), fetchedAt: Infinity };
+  }
+
+  private async fetchSet(): Promise<JWTVerifyGetKey> {
+    if (!this.jwksUrl) throw new RegistryError('no keys registered');
+    this.lastFetch = Date.now();
+    const res = await guardedGet(new URL(this.jwksUrl), {
+      headers: { Accept: 'application/json' }, timeoutMs: 3000, maxBytes: 256 * 1024, policy: this.policy, allowedOrigins: [new URL(this.jwksUrl).origin],
+    });
+    if (res.status !== 200) throw new RegistryError(`JWKS ${this.jwksUrl} answered HTTP ${res.status}`);
+    const set = createLocalJWKSet(JSON.parse(res.body) as JSONWebKeySet);
+    this.cached = { set, fetchedAt: Date.now() };
+    return set;
+  }
+
+  /** A key resolver for jose.jwtVerify. */
+  resolver(): JWTVerifyGetKey {
+    return async (header, token) => {
+      const stale = this.cached && this.jwksUrl && Date.now() - this.cached.fetchedAt > 10 * 60_000;
+      const set = this.cached && !stale ? this.cached.set : await this.fetchSet();
+      try {
+        return await set(header, token);
+      } catch (e) {
+        // Key rotation: refetch once (at most every 30 s) when the kid is unknown.
+        if (this.jwksUrl && Date.now() - this.lastFetch > 30_000) return (await this.fetchSet())(header, token);
+        throw e;
+      }
+    };
+  }
+}
+
+function checkAlgorithms(algs: unknown, who: string): string[] {
+  if (algs === undefined) return DEFAULT_ALGORITHMS;
+  if (!Array.isArray(algs) || algs.length === 0) throw new RegistryError(`${who}: algorithms must be a non-empty array`);
+  for (const a of algs) if (!ASYMMETRIC.has(String(a))) throw new RegistryError(`${who}: algorithm ${a} is not an asymmetric JWS algorithm`);
+  return algs.map(String);
+}
+
+function keySource(entry: Record<string, unknown>, who: string, policy: OutboundPolicy): KeySource {
+  const jwks = entry.jwks as JSONWebKeySet | undefined;
+  const jwksUrl = entry.jwksUrl as string | undefined;
+  if (!jwks && !jwksUrl) throw new RegistryError(`${who}: "jwks" or "jwksUrl" is required`);
+  if (jwks && (!Array.isArray(jwks.keys) || jwks.keys.some((k) => 'd' in k))) throw new RegistryError(`${who}: jwks must be a public JWK Set`);
+  if (jwksUrl) new URL(jwksUrl);
+  return new KeySource(jwks, jwksUrl, policy);
+}
+
+export class ClientRegistry {
+  private readonly cds = new Map<string, CdsClient>();
+  private readonly dtr = new Map<string, DtrClient>();
+  constructor(private readonly policy: OutboundPolicy) {}
+
+  static fromFile(file: string | undefined, policy: OutboundPolicy): ClientRegistry {
+    const registry = new ClientRegistry(policy);
+    if (!file) return registry;
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new RegistryError(`cannot read TRUSTED_CLIENTS_FILE ${file}: ${(e as Error).message}`);
+    }
+    for (const c of (json.cdsClients as Record<string, unknown>[] | undefined) ?? []) registry.addCdsClient(c);
+    for (const c of (json.dtrClients as Record<string, unknown>[] | undefined) ?? []) registry.addDtrClient(c);
+    return registry;
+  }
+
+  addCdsClient(entry: Record<string, unknown>): CdsClient {
+    const iss = entry.iss;
+    if (typeof iss !== 'string' || !iss) throw new RegistryError('cdsClients: "iss" is required');
+    const fhirServers = (entry.fhirServers as unknown[] | undefined) ?? [];
+    if (!Array.isArray(fhirServers)) throw new RegistryError(`${iss}: fhirServers must be an array of origins`);
+    const client: CdsClient = {
+      iss,
+      algorithms: checkAlgorithms(entry.algorithms, iss),
+      fhirServers: fhirServers.map((o) => new URL(String(o)).origin),
+      keys: keySource(entry, iss, this.policy),
+    };
+    this.cds.set(iss, client);
+    return client;
+  }
+
+  addDtrClient(entry: Record<string, unknown>): DtrClient {
+    const clientId = entry.clientId;
+    if (typeof clientId !== 'string' || !clientId) throw new RegistryError('dtrClients: "clientId" is required');
+    const scopes = entry.scopes;
+    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw new RegistryError(`${clientId}: scopes must be an array of strings`);
+    const client: DtrClient = { clientId, scopes: scopes as string[], keys: keySource(entry, clientId, this.policy) };
+    this.dtr.set(clientId, client);
+    return client;
+  }
+
+  cdsClient(iss: string): CdsClient | undefined {
+    return this.cds.get(iss);
+  }
+  dtrClient(clientId: string): DtrClient | undefined {
+    return this.dtr.get(clientId);
+  }
+}
