@@ -61,7 +61,8 @@ export class PostgresAuditStore implements AuditStore {
       return 'recorded';
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
-      if ((e as { code?: string }).code === '23505') return 'duplicate';
+      const err = e as { code?: string; constraint?: string };
+      if (err.code === '23505' && err.constraint === 'hook_calls_answered') return 'duplicate';
       throw e;
     } finally {
       c.release();

@@ -50,7 +50,8 @@ export class SqliteAuditStore implements AuditStore {
       insert();
       return 'recorded';
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'duplicate';
+      const err = e as { code?: string; message?: string };
+      if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' && /hook_calls\.client_iss/.test(err.message ?? '')) return 'duplicate';
       throw e;
     }
   }

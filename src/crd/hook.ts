@@ -87,6 +87,21 @@ function today(now: Date): string {
 
 export async function handleHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller = { iss: null, fhirServers: null }): Promise<HookResult> {
   const meta: HookMeta = { kineretOrders: [], queries: 0, problems: [] };
+  try {
+    return await answerHook(serviceId, body, deps, caller, meta);
+  } catch (e) {
+    // Data a client sent that no check foresaw: answer honestly rather than fail (never a silent approval).
+    meta.problems.push(`unexpected data: ${(e as Error).message}`);
+    const drafts = isRecord(body) && isRecord(body.context) && isRecord(body.context.draftOrders) ? medicationRequestsOf(body.context.draftOrders as never) : [];
+    const kineret = drafts.filter((o) => o && typeof o === 'object' && meta.kineretOrders.includes(`MedicationRequest/${o.id}`));
+    if (kineret.length === 0) return { status: 422, body: { error: 'invalid-request', message: 'the request could not be processed: its content is malformed' }, meta };
+    return { status: 200, body: { cards: [undeterminedCard(cardContext(deps.config), kineret, ['the order or the patient data sent with it could not be read'])] }, meta };
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+async function answerHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller, meta: HookMeta): Promise<HookResult> {
   const service = deps.services.find((s) => s.id === serviceId);
   if (!service) return { status: 404, body: { error: 'unknown-service', message: `no CDS service with id ${serviceId}` }, meta };
 

@@ -17,18 +17,20 @@ export class KineretMatcher {
     this.codes = new Set((vs.expansion?.contains ?? []).map((c) => `${c.system}|${c.code}`));
   }
 
+  /** Tolerates malformed input (a client may send anything): non-objects and non-arrays simply do not match. */
   conceptMatches(concept: CodeableConcept | undefined): boolean {
-    if (!concept) return false;
-    if ((concept.coding ?? []).some((c) => this.codes.has(`${c.system}|${c.code}`))) return true;
-    return NAME.test(concept.text ?? '') || (concept.coding ?? []).some((c) => NAME.test(c.display ?? ''));
+    if (!concept || typeof concept !== 'object') return false;
+    const codings = Array.isArray(concept.coding) ? concept.coding.filter((c) => c && typeof c === 'object') : [];
+    if (codings.some((c) => this.codes.has(`${c.system}|${c.code}`))) return true;
+    return (typeof concept.text === 'string' && NAME.test(concept.text)) || codings.some((c) => typeof c.display === 'string' && NAME.test(c.display));
   }
 
   medicationMatches(med: Medication | undefined): boolean {
-    if (!med) return false;
+    if (!med || typeof med !== 'object') return false;
     if (this.conceptMatches(med.code)) return true;
-    return (med.ingredient ?? []).some(
+    return (Array.isArray(med.ingredient) ? med.ingredient : []).some(
       (i) =>
-        (i.itemCodeableConcept?.coding ?? []).some((c) => c.system === SYSTEMS.rxnorm && c.code === ANAKINRA_INGREDIENT) ||
+        (Array.isArray(i?.itemCodeableConcept?.coding) ? i.itemCodeableConcept!.coding : []).some((c) => c?.system === SYSTEMS.rxnorm && c?.code === ANAKINRA_INGREDIENT) ||
         this.conceptMatches(i.itemCodeableConcept),
     );
   }
@@ -37,18 +39,18 @@ export class KineretMatcher {
   isKineret(order: MedicationRequest, lookup: (reference: string) => Medication | undefined): boolean {
     if (order.medicationCodeableConcept) return this.conceptMatches(order.medicationCodeableConcept);
     const ref = order.medicationReference?.reference;
-    if (!ref) return NAME.test(order.medicationReference?.display ?? '');
+    if (typeof ref !== 'string' || !ref) return typeof order.medicationReference?.display === 'string' && NAME.test(order.medicationReference.display);
     if (ref.startsWith('#')) {
-      const contained = (order.contained ?? []).find((c) => c.resourceType === 'Medication' && c.id === ref.slice(1)) as Medication | undefined;
+      const contained = (Array.isArray(order.contained) ? order.contained : []).find((c) => c?.resourceType === 'Medication' && c.id === ref.slice(1)) as Medication | undefined;
       return this.medicationMatches(contained);
     }
-    return this.medicationMatches(lookup(ref)) || NAME.test(order.medicationReference?.display ?? '');
+    return this.medicationMatches(lookup(ref)) || (typeof order.medicationReference?.display === 'string' && NAME.test(order.medicationReference.display));
   }
 }
 
 /** MedicationRequests of a draftOrders Bundle. */
 export function medicationRequestsOf(bundle: Bundle): MedicationRequest[] {
-  return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is MedicationRequest => r?.resourceType === 'MedicationRequest');
+  return (Array.isArray(bundle.entry) ? bundle.entry : []).map((e) => e?.resource).filter((r): r is MedicationRequest => r?.resourceType === 'MedicationRequest');
 }
 
 /** A lookup over resources by 'Type/id' (also matching absolute references by their tail). */

@@ -34,6 +34,11 @@ export function typeOfQuery(query: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Client data may hold anything: arrays are read only where they are arrays. */
+export function arr<T>(v: T[] | undefined | unknown): T[] {
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
 function isResource(v: unknown): v is FhirResource {
   return typeof v === 'object' && v !== null && typeof (v as { resourceType?: unknown }).resourceType === 'string';
 }
@@ -59,12 +64,13 @@ export function harvestPrefetch(prefetch: Record<string, unknown> | undefined, t
     }
     if (value.resourceType === 'Bundle') {
       const bundle = value as Bundle;
-      for (const e of bundle.entry ?? []) {
-        if (!isResource(e?.resource) || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
+      for (const e of arr<NonNullable<Bundle['entry']>[number]>(bundle.entry)) {
+        if (!e || !isResource(e.resource) || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
         resources.push(e.resource);
         covered.add(e.resource.resourceType);
       }
-      const selfType = typeOfQuery(bundle.link?.find((l) => l.relation === 'self')?.url);
+      const self = arr<NonNullable<Bundle['link']>[number]>(bundle.link).find((l) => l?.relation === 'self')?.url;
+      const selfType = typeof self === 'string' ? typeOfQuery(self) : undefined;
       if (selfType) covered.add(selfType);
       if (templateType && templates[key]?.includes('?')) covered.add(templateType);
       continue;
@@ -117,13 +123,13 @@ export interface Assembled {
 }
 
 function idOf(ref: Reference | undefined, type: string): string | undefined {
-  const m = ref?.reference ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference) : null;
+  const m = typeof ref?.reference === 'string' ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference) : null;
   return m?.[1];
 }
 
 function dedupe(resources: FhirResource[]): FhirResource[] {
   const seen = new Map<string, FhirResource>();
-  for (const r of resources) seen.set(r.id ? `${r.resourceType}/${r.id}` : `${r.resourceType}#${seen.size}`, r);
+  for (const r of resources) seen.set(typeof r.id === 'string' && r.id ? `${r.resourceType}/${r.id}` : `${r.resourceType}#${seen.size}`, r);
   return [...seen.values()];
 }
 
@@ -169,7 +175,7 @@ export async function assemblePatientData(args: {
   const have = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
   const follow: Query[] = [];
   for (const cov of resources.filter((r): r is Coverage => r.resourceType === 'Coverage')) {
-    for (const p of cov.payor ?? []) {
+    for (const p of arr<Reference>(cov.payor)) {
       const id = idOf(p, 'Organization');
       if (id && !have.has(`Organization/${id}`)) follow.push({ type: 'Organization', path: `Organization/${encodeURIComponent(id)}`, read: true });
     }

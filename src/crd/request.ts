@@ -12,6 +12,9 @@ export interface ValidationIssue {
   fhir?: boolean;
 }
 
+/** More draft orders than any order-entry screen signs at once. */
+export const MAX_DRAFT_ORDERS = 100;
+
 export type Validated = { ok: true; request: HookRequest } | { ok: false; issues: ValidationIssue[] };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -42,6 +45,9 @@ export function validateHookRequest(body: unknown, expectedHook: string): Valida
       issues.push({ path: 'fhirServer', message: 'fhirServer is required when fhirAuthorization is present' });
     }
   }
+  if (body.extension !== undefined && body.extension !== null && !isObject(body.extension)) {
+    issues.push({ path: 'extension', message: 'extension must be an object' });
+  }
   if (body.prefetch !== undefined && body.prefetch !== null && !isObject(body.prefetch)) {
     issues.push({ path: 'prefetch', message: 'prefetch must be an object' });
   }
@@ -57,10 +63,14 @@ export function validateHookRequest(body: unknown, expectedHook: string): Valida
       issues.push({ path: 'context.draftOrders', message: 'context.draftOrders must be a FHIR Bundle', fhir: true });
     } else if (orders.entry !== undefined && !Array.isArray(orders.entry)) {
       issues.push({ path: 'context.draftOrders.entry', message: 'Bundle.entry must be an array', fhir: true });
+    } else if ((orders.entry ?? []).length > MAX_DRAFT_ORDERS) {
+      issues.push({ path: 'context.draftOrders.entry', message: `draftOrders holds ${orders.entry!.length} entries; at most ${MAX_DRAFT_ORDERS} are accepted`, fhir: true });
     } else {
       (orders.entry ?? []).forEach((e, i) => {
         if (!isObject(e) || !isObject(e.resource) || !isNonEmptyString((e.resource as { resourceType?: unknown }).resourceType)) {
           issues.push({ path: `context.draftOrders.entry[${i}]`, message: 'each entry must hold a FHIR resource', fhir: true });
+        } else if ((e.resource as { resourceType: string }).resourceType === 'MedicationRequest' && !isNonEmptyString((e.resource as { id?: unknown }).id)) {
+          issues.push({ path: `context.draftOrders.entry[${i}].resource.id`, message: 'draft orders must have an id (CDS Hooks: resources in context SHALL have an id)', fhir: true });
         }
       });
     }

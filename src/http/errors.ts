@@ -3,14 +3,36 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
-/** Parses JSON bodies (application/json and application/fhir+json) up to `limit` bytes. */
+export const MAX_JSON_DEPTH = 100;
+
+/** The nesting depth of a parsed JSON value, measured without recursion. */
+export function jsonDepth(value: unknown, stopAt = Infinity): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > stopAt) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/** Parses JSON bodies (application/json and application/fhir+json) up to `limit` bytes and MAX_JSON_DEPTH levels. */
 export function jsonBody(limit: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return next();
     if (!req.is(JSON_TYPES)) return sendError(req, res, 415, 'unsupported-media-type', 'send the body as application/json or application/fhir+json');
     next();
   };
-  return [requireJson, express.json({ limit, type: JSON_TYPES, strict: false })];
+  const limitDepth: RequestHandler = (req, res, next) => {
+    if (req.body !== undefined && jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      return sendError(req, res, 400, 'too-deep', `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    }
+    next();
+  };
+  return [requireJson, express.json({ limit, type: JSON_TYPES, strict: false }), limitDepth];
 }
 
 /** Maps body-parser failures (bad JSON 400, too large 413) and anything unexpected (500) to JSON. */

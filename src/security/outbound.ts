@@ -50,6 +50,15 @@ export function checkUrl(url: URL, allowedOrigins: readonly string[] | null, pol
   if (allowedOrigins && !allowedOrigins.includes(url.origin)) throw new OutboundRefused(`origin ${url.origin} is not allowed for this client`);
   if (url.username || url.password) throw new OutboundRefused('URLs with credentials are not allowed');
   if (url.protocol === 'http:' && !policy.allowInsecureLoopback) throw new OutboundRefused('plain http is not allowed; use https');
+  // Node connects to IP literals without a DNS lookup, so they are checked here, before any connection.
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(host)) {
+    const { nonPublic, loopback } = isNonPublicAddress(host);
+    if (url.protocol === 'http:' && !loopback) throw new OutboundRefused(`plain http to ${host} is not allowed`);
+    if (nonPublic && !(loopback && url.protocol === 'http:' && policy.allowInsecureLoopback) && !policy.allowPrivateNetworks) {
+      throw new OutboundRefused(`address ${host} is not public`);
+    }
+  }
 }
 
 function guardedLookup(url: URL, policy: OutboundPolicy) {

@@ -1,0 +1,92 @@
+/**
+ * The audit store, on SQLite always and on PostgreSQL when TEST_DATABASE_URL names one
+ * (.ci/run starts PostgreSQL and sets it).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { openAuditStore } from '../../src/audit/open';
+import type { AuditStore, HookCallRecord } from '../../src/audit/store';
+
+jest.setTimeout(30_000);
+const pgUrl = process.env.TEST_DATABASE_URL;
+const engines: [string, () => Promise<AuditStore>][] = [
+  ['sqlite', async () => openAuditStore(path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'audit.sqlite'))],
+];
+if (pgUrl) {
+  engines.push(['postgres', async () => {
+    const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const c = new Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+    return openAuditStore(pgUrl, { schema });
+  }]);
+} else {
+  it.skip('PostgreSQL audit store (set TEST_DATABASE_URL to run it)', () => undefined);
+}
+
+function call(overrides: Partial<HookCallRecord> = {}): HookCallRecord {
+  return {
+    requestId: randomUUID(), hookInstance: randomUUID(), serviceId: 'crd-order-sign', clientIss: 'https://ehr.test', patientId: 'p1',
+    orderIds: ['MedicationRequest/1'], receivedAt: new Date().toISOString(), durationMs: 12.5, status: 200, response: { cards: [] }, ...overrides,
+  };
+}
+
+describe.each(engines)('%s audit store', (_name, open) => {
+  let store: AuditStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('migrations are idempotent', async () => {
+    await store.migrate();
+    await store.migrate();
+  });
+
+  it('records a hook call with its assertions, atomically, and refuses a second answer for the same hookInstance', async () => {
+    const c = call();
+    const assertionId = randomUUID();
+    const ext = { url: 'ext-coverage-information', extension: [] };
+    expect(await store.recordHook(c, [{ assertionId, orderRef: 'MedicationRequest/1', coverageRef: 'Coverage/c', extension: ext, issuedAt: c.receivedAt }])).toBe('recorded');
+    expect(await store.recordHook({ ...call({ hookInstance: c.hookInstance }) }, [])).toBe('duplicate');
+    // a refused (non-200) answer for the same hookInstance is still recorded
+    expect(await store.recordHook(call({ hookInstance: c.hookInstance, status: 409 }), [])).toBe('recorded');
+    const found = await store.findHookCalls(c.hookInstance);
+    expect(found.map((f) => f.status).sort()).toEqual([200, 409]);
+    const a = await store.findAssertion(assertionId);
+    expect(a?.assertions[0].extension).toEqual(ext);
+    expect(a?.call?.requestId).toBe(c.requestId);
+  });
+
+  it('a failed write leaves nothing behind (the assertion insert fails, the call is rolled back)', async () => {
+    const c = call();
+    const dup = randomUUID();
+    const a = { assertionId: dup, orderRef: 'MedicationRequest/1', coverageRef: 'Coverage/c', extension: {}, issuedAt: c.receivedAt };
+    const outcome = await store.recordHook(c, [a, a]).then((r) => `resolved ${r}`, (e: Error) => `rejected ${(e as { code?: string }).code}: ${e.message}`);
+    expect(outcome).toMatch(/^rejected/);
+    expect(await store.findHookCalls(c.hookInstance)).toEqual([]);
+  });
+
+  it('claims a jti once', async () => {
+    const jti = randomUUID();
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    expect(await store.claimJti('iss', jti, exp)).toBe(true);
+    expect(await store.claimJti('iss', jti, exp)).toBe(false);
+    expect(await store.claimJti('other', jti, exp)).toBe(true);
+  });
+
+  it('stores responses, DTR events and feedback', async () => {
+    const id = await store.saveResponse({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } }, { resourceType: 'Parameters' });
+    expect((await store.getResponse(id))?.response.id).toBe(id);
+    await store.recordDtrEvent({ kind: 'determination', clientId: 'c', patientId: 'Patient/p1', detail: { decision: 'pended' } });
+    expect((await store.recentDtrEvents('determination', 1))[0].detail).toEqual({ decision: 'pended' });
+    await store.recordFeedback({ serviceId: 's', clientIss: 'i', cardUuid: randomUUID(), outcome: 'accepted', body: {} });
+    expect(await store.countHookCalls()).toBeGreaterThan(0);
+  });
+});
