@@ -22,6 +22,7 @@ import { cdsRouter } from './http/cds';
 import { cors } from './http/cors';
 import { errorHandler, jsonBody, sendError } from './http/errors';
 import { fhirRouter } from './http/fhir';
+import { sandboxTokenRouter } from './http/sandbox';
 import { smartRouter } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
@@ -89,6 +90,7 @@ export function createApp(services: Services): express.Express {
   app.get(POLICY_PATH, (_req, res) => {
     res.type('text/plain; charset=utf-8').send(policy);
   });
+  if (services.sandbox) app.use(sandboxTokenRouter(services.sandbox, services.smart, services.config.publicBaseUrl, services.services.map((s) => s.id)));
   app.use(cdsRouter(services));
   app.use('/fhir', scopeAuth(services.authDeps, (req) => fhirScopes(req.method, decodeURIComponent(req.originalUrl.split('?')[0]))));
   app.use(fhirRouter(services));

@@ -46,10 +46,10 @@ export class PostgresAuditStore implements AuditStore {
     try {
       await c.query('BEGIN');
       await c.query(
-        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
-          call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response)],
+          call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response), call.requestHash],
       );
       for (const x of assertions) {
         await c.query(
@@ -87,6 +87,11 @@ export class PostgresAuditStore implements AuditStore {
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
     return (await this.pool.query('SELECT * FROM hook_calls WHERE hook_instance = $1 ORDER BY received_at', [hookInstance])).rows.map(rowToHookCall);
+  }
+
+  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
+    const r = (await this.pool.query('SELECT * FROM hook_calls WHERE client_iss = $1 AND hook_instance = $2 AND status = 200', [clientIss ?? '', hookInstance])).rows[0];
+    return r ? rowToHookCall(r) : undefined;
   }
 
   async findAssertion(assertionId: string) {

@@ -37,10 +37,10 @@ export class SqliteAuditStore implements AuditStore {
   async recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
     const insert = this.db.transaction(() => {
       this.db.prepare(
-        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
-        call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response));
+        call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response), call.requestHash);
       const a = this.db.prepare(
         'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES (?, ?, ?, ?, ?, ?)',
       );
@@ -75,6 +75,11 @@ export class SqliteAuditStore implements AuditStore {
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
     return this.db.prepare('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
+  }
+
+  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
+    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND status = 200').get(clientIss ?? '', hookInstance);
+    return r ? rowToHookCall(r as Record<string, unknown>) : undefined;
   }
 
   async findAssertion(assertionId: string) {

@@ -18,6 +18,8 @@ export interface HookCallRecord {
   durationMs: number;
   status: number;
   response: unknown;
+  /** SHA-256 of the request body: a retry of the same call is answered from the record. */
+  requestHash: string | null;
 }
 
 export interface CoverageAssertionRecord {
@@ -54,6 +56,8 @@ export interface AuditStore extends DtrStore {
   /** Claims a JWT id for an issuer until `exp`; false when it was already used (replay). */
   claimJti(iss: string, jti: string, exp: number): Promise<boolean>;
   findHookCalls(hookInstance: string): Promise<HookCallRecord[]>;
+  /** The answered (200) call of a client for a hookInstance, if any. */
+  findAnsweredCall(clientIss: string | null, hookInstance: string): Promise<HookCallRecord | undefined>;
   findAssertion(assertionId: string): Promise<{ assertions: CoverageAssertionRecord[]; call: HookCallRecord | undefined } | undefined>;
   countHookCalls(): Promise<number>;
   /** The most recent DTR events of a kind (newest first). */
@@ -116,6 +120,7 @@ export const MIGRATIONS: string[] = [
      exp BIGINT NOT NULL,
      PRIMARY KEY (iss, jti)
    );`,
+  `ALTER TABLE hook_calls ADD COLUMN request_hash TEXT;`,
 ];
 
 export function rowToHookCall(r: Record<string, unknown>): HookCallRecord {
@@ -130,6 +135,7 @@ export function rowToHookCall(r: Record<string, unknown>): HookCallRecord {
     durationMs: Number(r.duration_ms),
     status: Number(r.status),
     response: JSON.parse(String(r.response)),
+    requestHash: r.request_hash === null || r.request_hash === undefined ? null : String(r.request_hash),
   };
 }
 

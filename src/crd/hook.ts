@@ -4,6 +4,7 @@
  * coverage-information system action. No HTTP here; the Express route only calls handleHook.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Medication, MedicationRequest, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
@@ -141,6 +142,8 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
 
   // A client for the EHR's FHIR server, bounded by the hook's time budget.
   const budget = AbortSignal.timeout(Math.max(100, deps.config.hookBudgetMs - 400));
+  // Every parallel FHIR query listens to the budget; more than Node's default of 10 is expected.
+  setMaxListeners(200, budget);
   const client = request.fhirServer
     ? new FhirClient({
         baseUrl: request.fhirServer,

@@ -1,5 +1,5 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
@@ -57,6 +57,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
         durationMs: ms,
         status: result.status as number,
         response: result.body,
+        requestHash: createHash('sha256').update(JSON.stringify(req.body)).digest('hex'),
       };
       let outcome: 'recorded' | 'duplicate';
       try {
@@ -67,7 +68,14 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
         return;
       }
       if (outcome === 'duplicate') {
-        const conflict = { error: 'duplicate-hook-instance', message: `hookInstance ${hookInstance} was already answered for this client; send a new hookInstance for a new call` };
+        // A retry of the very same call gets the answer already given (and recorded), not a new one.
+        const earlier = await deps.store.findAnsweredCall(caller.iss, hookInstance);
+        if (earlier && earlier.requestHash === call.requestHash) {
+          res.setHeader('X-Replayed-From', earlier.requestId);
+          res.status(200).json(earlier.response);
+          return;
+        }
+        const conflict = { error: 'duplicate-hook-instance', message: `hookInstance ${hookInstance} was already answered for this client with a different request; send a new hookInstance for a new call` };
         await deps.store.recordHook({ ...call, requestId: randomUUID(), status: 409, response: conflict }, []).catch(() => undefined);
         res.status(409).json(conflict);
         return;

@@ -31,7 +31,7 @@ if (pgUrl) {
 function call(overrides: Partial<HookCallRecord> = {}): HookCallRecord {
   return {
     requestId: randomUUID(), hookInstance: randomUUID(), serviceId: 'crd-order-sign', clientIss: 'https://ehr.test', patientId: 'p1',
-    orderIds: ['MedicationRequest/1'], receivedAt: new Date().toISOString(), durationMs: 12.5, status: 200, response: { cards: [] }, ...overrides,
+    orderIds: ['MedicationRequest/1'], receivedAt: new Date().toISOString(), durationMs: 12.5, status: 200, response: { cards: [] }, requestHash: 'h', ...overrides,
   };
 }
 

@@ -65,6 +65,20 @@ describe('hostile input never crashes the service nor answers 500', () => {
     expect(res.body.cards.length).toBeGreaterThan(0);
   });
 
+  it('a duplicated hookInstance: the same call again gets the recorded answer, a different one 409; one audit record', async () => {
+    const req = orderSignRequest(scenario);
+    const first = await t.post(path, req);
+    expect(first.status).toBe(200);
+    const retry = await t.post(path, req);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers['x-replayed-from']).toBeTruthy();
+    const changed = await t.post(path, { ...req, context: { ...req.context, userId: 'Practitioner/someone-else' } });
+    expect(changed.status).toBe(409);
+    const calls = await t.services.store.findHookCalls(req.hookInstance);
+    expect(calls.filter((c) => c.status === 200)).toHaveLength(1);
+  });
+
   it('a fhirServer that returns 10 MB is cut off and answered honestly', async () => {
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/fhir+json' });

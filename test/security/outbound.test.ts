@@ -41,7 +41,7 @@ describe('SSRF guard', () => {
       } else if (req.url === '/big') {
         res.writeHead(200);
         res.end('x'.repeat(5000));
-      } else setTimeout(() => res.end('late'), 2000);
+      } else setTimeout(() => res.end('late'), 2000).unref();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -83,7 +83,7 @@ export async function startFhirStub(resources: FhirResource[], options: StubOpti
         }),
       );
     };
-    if (options.delayMs) setTimeout(respond, options.delayMs);
+    if (options.delayMs) setTimeout(respond, options.delayMs).unref();
     else respond();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
