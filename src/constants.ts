@@ -15,16 +15,10 @@ export const VALUESET_BASE = `${CONTENT_BASE}/ValueSet`;
 export const MAIN_LIBRARY = 'KineretPA';
 export const HELPERS_LIBRARY = 'FHIRHelpers';
 
-export const SYSTEMS = {
-  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
-  ndc: 'http://hl7.org/fhir/sid/ndc',
-  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
-  snomed: 'http://snomed.info/sct',
-  loinc: 'http://loinc.org',
-  nucc: 'http://nucc.org/provider-taxonomy',
-  hgnc: 'http://www.genenames.org/geneId',
-  hgncLegacy: 'http://www.genenames.org',
-} as const;
+/** Code system URIs (terminology/content.json is shared with the value set generator). */
+export const SYSTEMS = content.systems as {
+  rxnorm: string; ndc: string; icd10cm: string; snomed: string; loinc: string; nucc: string; hgnc: string; hgncLegacy: string;
+};
 
 /** The policy as published by the plan. */
 export const POLICY = {

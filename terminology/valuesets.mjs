@@ -3,16 +3,10 @@
 // ../shared/reference/terminology.md (section given per entry) or, where noted, verified by us.
 // Lists too long to type are read from terminology/sources/ (copies of the reference code lists).
 
-export const SYSTEMS = {
-  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
-  ndc: 'http://hl7.org/fhir/sid/ndc',
-  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
-  snomed: 'http://snomed.info/sct',
-  loinc: 'http://loinc.org',
-  nucc: 'http://nucc.org/provider-taxonomy',
-  hgnc: 'http://www.genenames.org/geneId',
-  hgncLegacy: 'http://www.genenames.org',
-};
+import { readFileSync } from 'node:fs';
+
+/** Code system URIs, shared with src/constants.ts through terminology/content.json. */
+export const SYSTEMS = JSON.parse(readFileSync(new URL('./content.json', import.meta.url), 'utf8')).systems;
 
 /** RxNorm products (SCD/SBD) of the VSAC set 2.16.840.1.113762.1.4.1248.364, picked by ingredient name. */
 const vsac364 = (...ingredients) => ({ system: 'rxnorm', vsac364: ingredients });
