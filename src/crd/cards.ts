@@ -100,7 +100,7 @@ export function priorAuthCard(ctx: CardContext, assessments: OrderAssessment[], 
   };
 }
 
-/** A warning card naming the criteria the record already shows as not met, with the evidence. */
+/** A warning card naming the criteria the record already shows as not met, with the evidence (a CRD "External Reference" card: only an absolute link to the policy). */
 export function criteriaWarningCard(ctx: CardContext, assessments: OrderAssessment[]): Card | null {
   const failing = assessments.flatMap((a) => (a.evaluation?.criteria ?? []).filter((c) => c.status === 'not-met').map((c) => ({ order: a.order, c })));
   if (failing.length === 0) return null;
@@ -122,7 +122,10 @@ export function criteriaWarningCard(ctx: CardContext, assessments: OrderAssessme
   };
 }
 
-/** order-select: an early notice, no documentation request. */
+/**
+ * order-select: an early notice, no documentation request. Shaped as a CRD "Instructions" card
+ * (detail, no links, no suggestions); the policy link comes with the order-sign cards.
+ */
 export function selectNoticeCard(ctx: CardContext, orders: MedicationRequest[]): Card {
   return {
     uuid: randomUUID(),
@@ -133,7 +136,6 @@ export function selectNoticeCard(ctx: CardContext, orders: MedicationRequest[]):
       `Order${orders.length > 1 ? 's' : ''}: ${orders.map(orderLabel).join('; ')}.`,
     indicator: 'info',
     source: source(ctx, 'coverage-info', 'Coverage Information'),
-    links: [policyLink(ctx)],
     extension: { 'davinci-crd.associated-resource': orders.map((o) => `MedicationRequest/${o.id}`) },
   };
 }

@@ -106,6 +106,8 @@ describe('order-sign over the corpus (full prefetch)', () => {
     const failing = Object.entries(s.record.criteria).filter(([, st]) => st === 'not-met');
     const warning = body.cards.find((c) => c.indicator === 'warning');
     expect(Boolean(warning)).toBe(failing.length > 0);
+    // The warning card is a CRD "External Reference" card: only absolute links (the policy), no suggestions.
+    if (warning) expect(warning.links!.every((l) => l.type === 'absolute' && l.appContext === undefined)).toBe(true);
     const hasCoverage = (s.bundle.entry ?? []).some((e) => e.resource?.resourceType === 'Coverage');
     if (!hasCoverage) {
       expect(body.systemActions).toBeUndefined();
@@ -299,6 +301,10 @@ describe('order-select', () => {
     expect(res.body.systemActions).toBeUndefined();
     expect(res.body.cards).toHaveLength(1);
     expect(res.body.cards[0].indicator).toBe('info');
+    // A CRD "Instructions" card: detail, no links, no suggestions.
+    expect(res.body.cards[0].detail).toBeTruthy();
+    expect(res.body.cards[0].links).toBeUndefined();
+    expect(res.body.cards[0].suggestions).toBeUndefined();
     expect(JSON.stringify(res.body)).not.toContain('doc-needed');
     const unselected = await post('/cds-services/crd-order-select', { ...body, hookInstance: randomUUID(), context: { ...body.context, selections: ['MedicationRequest/else'] } });
     expect(unselected.body).toEqual({ cards: [] });
