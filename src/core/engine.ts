@@ -2,6 +2,10 @@
  * The evaluation core: compiled CQL + value sets loaded once, then evaluated per request against a
  * patient Bundle. Per-request state (the patient source, the executor's context) lives only in the
  * call; the shared objects are read-only after start-up, so requests can run concurrently.
+ *
+ * Patient data reaches cql-execution through our fast data source (./fast-source) unless the engine is
+ * built with `source: 'stock'` (cql-exec-fhir's PatientSource, the reference implementation) or
+ * `'stock-per-request'` (the same, its model info parsed per evaluation: a benchmark baseline).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +14,11 @@ import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
 import { ELM_DIR, VALUESET_DIR } from '../paths';
-import type { CriterionResult, Evaluation, EvaluateOptions, RequestType, Decision } from './types';
+import { FastPatientSource, fhirModelInfo } from './fast-source';
+import { instrumentLibrary, TimingListener } from './timing';
+import type {
+  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
+} from './types';
 
 /** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
 export class EvaluationInputError extends Error {
@@ -53,31 +61,55 @@ function codeServiceFor(valueSets: ValueSet[]): cql.CodeService {
 
 type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 
+const STOCK_OPTIONS = { requireProfileTagging: false };
+
 export class KineretEngine {
+  readonly source: DataSourceKind;
   private readonly library: cql.Library;
   private readonly codeService: cql.CodeService;
-  /** Parsed once: the FHIR model info. Each request gets its own source whose prototype is this one. */
-  private readonly sourceTemplate: CqlPatientSource;
+  /** Stock source only: the FHIR model info parsed once; each request gets a source whose prototype is this one. */
+  private stockTemplate: CqlPatientSource | undefined;
+  /** A second, instrumented copy of the library, made on the first timed evaluation. */
+  private timedLibrary: cql.Library | undefined;
 
-  constructor(readonly content: LoadedContent = loadContent()) {
-    const repository = new cql.Repository(content.elm as Record<string, never>);
-    this.library = repository.resolve(MAIN_LIBRARY, undefined) as cql.Library;
-    if (!this.library) throw new Error(`library ${MAIN_LIBRARY} could not be resolved`);
+  constructor(
+    readonly content: LoadedContent = loadContent(),
+    options: EngineOptions = {},
+  ) {
+    this.library = this.resolveLibrary();
     if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
     this.codeService = codeServiceFor(content.valueSets);
-    this.sourceTemplate = PatientSource.FHIRv401({ requireProfileTagging: false });
+    this.source = options.source ?? 'fast';
+    // The FHIR model info is parsed here, at start-up, rather than in the first request.
+    if (this.source === 'fast') fhirModelInfo();
+    if (this.source === 'stock') this.stockTemplate = PatientSource.FHIRv401(STOCK_OPTIONS);
   }
 
-  /** A per-request patient source sharing the parsed model info. */
-  private sourceFor(bundle: Bundle): CqlPatientSource {
-    const source = Object.create(this.sourceTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
+  private resolveLibrary(): cql.Library {
+    const repository = new cql.Repository(this.content.elm as Record<string, never>);
+    const library = repository.resolve(MAIN_LIBRARY, undefined) as cql.Library | undefined;
+    if (!library) throw new Error(`library ${MAIN_LIBRARY} could not be resolved`);
+    return library;
+  }
+
+  /** A data source for one request, over the bundle with contained Medications lifted. */
+  private sourceFor(bundle: Bundle): cql.DataProvider {
+    const lifted = liftContainedMedications(bundle);
+    if (this.source === 'fast') return new FastPatientSource([lifted]);
+    if (this.source === 'stock-per-request') {
+      const fresh = PatientSource.FHIRv401(STOCK_OPTIONS);
+      fresh.loadBundles([lifted]);
+      return fresh;
+    }
+    this.stockTemplate ??= PatientSource.FHIRv401(STOCK_OPTIONS);
+    const source = Object.create(this.stockTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
     source._index = 0;
-    source._bundles = [liftContainedMedications(bundle)];
+    source._bundles = [lifted];
     return source;
   }
 
   /** Evaluates every definition of the main library for the patient in `bundle`. */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}): Promise<{ patientId: string; results: Record<string, unknown>; evaluationDate: string }> {
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}): Promise<RawEvaluation> {
     const patientId = patientIdOf(bundle);
     const evaluationDate = options.evaluationDate ?? new Date().toISOString();
     const executionDateTime = parseExecutionDate(evaluationDate);
@@ -89,11 +121,13 @@ export class KineretEngine {
       'Order Id': options.orderId ?? null,
       'Kineret Is Non-Preferred': options.nonPreferred ?? false,
     };
-    const executor = new cql.Executor(this.library, this.codeService, parameters);
+    const listener = options.timing ? new TimingListener() : undefined;
+    const library = listener ? (this.timedLibrary ??= instrumentLibrary(this.resolveLibrary())) : this.library;
+    const executor = new cql.Executor(library, this.codeService, parameters, listener);
     const results = await executor.exec(this.sourceFor(bundle), executionDateTime);
     const patientResults = results.patientResults[patientId] as Record<string, unknown> | undefined;
     if (!patientResults) throw new EvaluationInputError(`no results for Patient/${patientId}`);
-    return { patientId, results: patientResults, evaluationDate };
+    return { patientId, results: patientResults, evaluationDate, ...(listener ? { timings: listener.timings() } : {}) };
   }
 
   /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */

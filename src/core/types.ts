@@ -58,4 +58,41 @@ export interface EvaluateOptions {
   evaluationDate?: string;
   /** Whether Kineret is non-formulary/non-preferred on the member's plan. */
   nonPreferred?: boolean;
+  /** Record the time spent in each CQL definition and function (slower; for content authors). */
+  timing?: boolean;
+}
+
+/**
+ * Which FHIR data source feeds cql-execution:
+ * - `fast`: src/core/fast-source.ts (the default);
+ * - `stock`: cql-exec-fhir's PatientSource, its model info parsed once per engine (the reference);
+ * - `stock-per-request`: cql-exec-fhir's PatientSource built for every evaluation, as public examples do
+ *   (a benchmark baseline only: it parses the model info each time).
+ */
+export type DataSourceKind = 'fast' | 'stock' | 'stock-per-request';
+
+export interface EngineOptions {
+  /** Defaults to 'fast'. */
+  source?: DataSourceKind;
+}
+
+/** Time spent in one CQL definition or function during one evaluation. */
+export interface DefinitionTiming {
+  /** 'Library.Definition', or 'Library.Function(ArgType, ...)' for functions. */
+  name: string;
+  kind: 'definition' | 'function';
+  calls: number;
+  /** Wall time from entry to exit, nested definitions and functions included (ms). */
+  totalMs: number;
+  /** totalMs less the time spent in nested definitions and functions (ms). */
+  selfMs: number;
+}
+
+/** Every definition of the main library for one patient, as cql-execution returns them. */
+export interface RawEvaluation {
+  patientId: string;
+  results: Record<string, unknown>;
+  evaluationDate: string;
+  /** Present when EvaluateOptions.timing was set; slowest self time first. */
+  timings?: DefinitionTiming[];
 }

@@ -1,0 +1,85 @@
+/**
+ * Summarises a V8 CPU profile (node --cpu-prof): the top frames by self time, and self time per package
+ * (node_modules/<name>, or the project folder) so that the floor of a pipeline is visible at a glance.
+ *
+ *   npx tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top=25] [--inclusive <regex>]
+ *
+ * With --inclusive, also lists the frames matching the regex by inclusive time (time with the frame on the
+ * stack), e.g. --inclusive 'toDistinctList|findRecords'.
+ */
+import { readFileSync } from 'node:fs';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function label(frame: CallFrame): string {
+  const file = frame.url.replace(/^.*node_modules\//, '').replace(/^.*?\/(src|bench|test|dist)\//, '$1/');
+  return `${frame.functionName || '(anonymous)'} ${file}${file ? `:${frame.lineNumber + 1}` : ''}`;
+}
+
+function packageOf(frame: CallFrame): string {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url);
+  if (m) return m[1];
+  if (/\/(src|dist\/src)\/core\//.test(frame.url)) return 'project: src/core';
+  if (/\/(src|dist\/src)\//.test(frame.url)) return 'project: src (other)';
+  if (frame.url.startsWith('node:')) return 'node internals';
+  if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : 'native';
+  return 'other';
+}
+
+const pct = (part: number, total: number) => `${((part / total) * 100).toFixed(1).padStart(5)}%`;
+
+function summarise(profile: CpuProfile, top: number, inclusive?: RegExp): string {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parents = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
+  const self = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  const incl = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    total += dt;
+    const frame = nodes.get(id)!.callFrame;
+    self.set(label(frame), (self.get(label(frame)) ?? 0) + dt);
+    byPackage.set(packageOf(frame), (byPackage.get(packageOf(frame)) ?? 0) + dt);
+    if (!inclusive) return;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const l = label(nodes.get(at)!.callFrame);
+      if (inclusive.test(l) && !seen.has(l)) {
+        seen.add(l);
+        incl.set(l, (incl.get(l) ?? 0) + dt);
+      }
+    }
+  });
+  const list = (m: Map<string, number>, n: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `${pct(t, total)}  ${k}`).join('\n');
+  const out = [`${(total / 1e6).toFixed(1)} s sampled`, '', 'self time by package:', list(byPackage, 15), '', `top ${top} frames by self time:`, list(self, top)];
+  if (inclusive) out.push('', `inclusive time of frames matching ${inclusive}:`, list(incl, top));
+  return out.join('\n');
+}
+
+function main(): void {
+  const [file, ...rest] = process.argv.slice(2);
+  if (!file) throw new Error('usage: npx tsx bench/cpuprofile-summary.ts <file.cpuprofile> [top] [--inclusive <regex>]');
+  const i = rest.indexOf('--inclusive');
+  const inclusive = i >= 0 ? new RegExp(rest[i + 1]) : undefined;
+  const top = Number(rest.find((a, j) => /^\d+$/.test(a) && rest[j - 1] !== '--inclusive') ?? 25);
+  console.log(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, top, inclusive));
+}
+
+main();
