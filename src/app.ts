@@ -22,11 +22,12 @@ import { cdsRouter } from './http/cds';
 import { cors } from './http/cors';
 import { errorHandler, jsonBody, sendError } from './http/errors';
 import { fhirRouter } from './http/fhir';
-import { sandboxTokenRouter } from './http/sandbox';
+import { dtrAppRouter } from './http/dtr-app';
+import { sandboxAuthRouter, sandboxRouter, sandboxTokenRouter } from './http/sandbox';
 import { smartRouter } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
-import { registerSandboxIdentity, type SandboxIdentity } from './sandbox/identity';
+import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
 import { SmartAuthServer } from './security/smart';
 
@@ -37,7 +38,8 @@ export interface Services extends HookDeps {
   smart: SmartAuthServer;
   log: Logger;
   authDeps: AuthDeps;
-  sandbox: SandboxIdentity | null;
+  /** The embedded sandbox EHR (development only), or null with SANDBOX=off. */
+  sandbox: Sandbox | null;
 }
 
 export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger } = {}): Promise<Services> {
@@ -47,7 +49,9 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
   const store = options.store ?? (await openAuditStore(config.databaseUrl));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
-  const sandbox = config.sandbox ? await registerSandboxIdentity(registry, config.publicBaseUrl) : null;
+  // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
+  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services) : null;
+  if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
   const smart = await SmartAuthServer.create({
     publicBaseUrl: config.publicBaseUrl,
     ttlSeconds: config.accessTokenTtlSeconds,
@@ -81,6 +85,7 @@ export function createApp(services: Services): express.Express {
   app.use(requestLogger(services.log));
   app.use(cors(services.config.corsOrigins));
   app.use(smartRouter(services.smart));
+  if (services.sandbox) app.use(sandboxAuthRouter(services.sandbox));
   app.use(jsonBody(services.config.bodyLimitBytes));
 
   app.get('/health', (_req, res) => {
@@ -90,7 +95,11 @@ export function createApp(services: Services): express.Express {
   app.get(POLICY_PATH, (_req, res) => {
     res.type('text/plain; charset=utf-8').send(policy);
   });
-  if (services.sandbox) app.use(sandboxTokenRouter(services.sandbox, services.smart, services.config.publicBaseUrl, services.services.map((s) => s.id)));
+  if (services.sandbox) {
+    app.use(sandboxTokenRouter(services.sandbox.identity, services.smart, services.config.publicBaseUrl, services.services.map((s) => s.id)));
+    app.use(sandboxRouter(services.sandbox, services.config.publicBaseUrl));
+  }
+  app.use(dtrAppRouter(services.config));
   app.use(cdsRouter(services));
   app.use('/fhir', scopeAuth(services.authDeps, (req) => fhirScopes(req.method, decodeURIComponent(req.originalUrl.split('?')[0]))));
   app.use(fhirRouter(services));

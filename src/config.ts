@@ -28,6 +28,8 @@ export interface Config {
   trustedClientsFile: string | undefined;
   /** The embedded sandbox EHR (development only); SANDBOX=off turns it off. */
   sandbox: boolean;
+  /** The SMART client id of the DTR app served at /dtr (as registered with the EHR that launches it). */
+  dtrClientId: string;
   /** Audit store: a PostgreSQL URL, or a SQLite file path (default ./data/audit.sqlite; ':memory:' for tests). */
   databaseUrl: string;
   /** Outbound calls: allow plain http to loopback (development). Default true unless NODE_ENV=production. */
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: (env.AUTH ?? 'on').toLowerCase() !== 'off',
     trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
     sandbox: (env.SANDBOX ?? 'on').toLowerCase() !== 'off',
+    dtrClientId: env.DTR_CLIENT_ID || 'kineret-dtr',
     databaseUrl: env.DATABASE_URL || './data/audit.sqlite',
     allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),
     allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),

@@ -51,6 +51,8 @@ export const QUESTIONNAIRE_ID = 'kineret-pa';
 /** Path of the policy text served by this service. */
 export const POLICY_PATH = '/policy/kineret-anakinra';
 export const DTR_LAUNCH_PATH = '/dtr/launch';
+/** Scopes the DTR app asks for at an EHR launch (SMART App Launch 2): the patient's record, and writing its responses. */
+export const DTR_APP_SCOPES = ['launch', 'openid', 'fhirUser', 'patient/*.rs', 'patient/QuestionnaireResponse.cru'];
 
 export const ANSWERS_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-answers`;
 export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';

@@ -17,3 +17,7 @@ export const ELM_DIR = path.join(ROOT, 'build', 'elm');
 export const CQL_DIR = path.join(ROOT, 'cql');
 export const VALUESET_DIR = path.join(ROOT, 'valuesets');
 export const QUESTIONNAIRE_DIR = path.join(ROOT, 'questionnaires');
+/** The scenario corpus, read as data by the sandbox EHR (no test code is loaded). */
+export const SCENARIO_DIR = path.join(ROOT, 'test', 'fixtures', 'scenarios');
+/** Browser bundles and pages built by scripts/build-web.mjs (the DTR app and the sandbox EHR page). */
+export const WEB_DIST_DIR = path.join(ROOT, 'dist', 'web');

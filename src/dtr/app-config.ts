@@ -1,0 +1,19 @@
+/**
+ * The DTR app's run-time configuration, served as /dtr/config.json (src/http/dtr-app.ts) and read
+ * by the browser app (web/dtr). Types only, so that both sides can import it.
+ */
+export interface DtrAppConfig {
+  /** The app's SMART client id at the EHR that launches it. */
+  clientId: string;
+  /** The scopes the app asks for at launch. */
+  scope: string;
+  /** The payer's DTR FHIR endpoint ($questionnaire-package, $evaluate). */
+  payerFhirBase: string;
+  /**
+   * Where the app gets a payer access token. Only the sandbox offers one to the browser (a
+   * development shortcut); a deployed DTR app gets it through its own backend, or the EHR is the DTR client.
+   */
+  payerToken: { url: string; label: string } | null;
+  /** The plan's formulary status of Kineret, a parameter of the payer's CQL (criterion ALL-3). */
+  kineretNonPreferred: boolean;
+}

@@ -1,0 +1,40 @@
+/**
+ * The SMART on FHIR DTR app, served by this service: /dtr/launch (EHR launch), /dtr/ (the app),
+ * /dtr/config.json (what the built app cannot know: client id, payer endpoint, token source) and
+ * LHC-Forms from node_modules under /dtr/vendor/lforms (no CDN).
+ */
+import path from 'node:path';
+import express, { Router } from 'express';
+import type { Config } from '../config';
+import { DTR_APP_SCOPES } from '../constants';
+import type { DtrAppConfig } from '../dtr/app-config';
+import { WEB_DIST_DIR } from '../paths';
+import { builtPages, contentSecurityPolicy } from './web';
+
+export function dtrAppConfig(config: Config): DtrAppConfig {
+  return {
+    clientId: config.dtrClientId,
+    scope: DTR_APP_SCOPES.join(' '),
+    payerFhirBase: `${config.publicBaseUrl}/fhir`,
+    payerToken: config.sandbox ? { url: '/sandbox/dtr-token', label: 'sandbox development token (never in production)' } : null,
+    kineretNonPreferred: config.kineretNonPreferred,
+  };
+}
+
+function lformsDir(): string {
+  return path.join(path.dirname(require.resolve('lforms/package.json')), 'dist', 'lforms');
+}
+
+export function dtrAppRouter(config: Config): Router {
+  const router = Router();
+  const appConfig = dtrAppConfig(config);
+  // The app calls the EHR that launched it (any FHIR server) and the payer.
+  router.use('/dtr', contentSecurityPolicy('*'));
+  router.get('/dtr/config.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(appConfig);
+  });
+  router.use('/dtr/vendor/lforms', express.static(lformsDir(), { fallthrough: false, maxAge: '1h' }));
+  router.use('/dtr', builtPages(path.join(WEB_DIST_DIR, 'dtr'), 'The DTR app'));
+  return router;
+}

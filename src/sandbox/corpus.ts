@@ -1,0 +1,114 @@
+/**
+ * The sandbox EHR's patients: the scenario corpus (test/fixtures/scenarios/*.json), read as plain
+ * JSON files at start-up (no test code is loaded). Every scenario reuses ids such as
+ * 'kineret-order', 'cov', 'payer' and 'role-rheum', so each resource except the Patient is renamed
+ * '<patient id>-<id>' and every reference is rewritten to match; patient ids are unique in the
+ * corpus, and a collision is refused rather than silently merged.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Bundle, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import type { SandboxScenario } from './types';
+
+export type { SandboxScenario };
+
+export interface SandboxCorpus {
+  scenarios: SandboxScenario[];
+  resources: FhirResource[];
+}
+
+interface ScenarioFile {
+  name?: string;
+  description?: string;
+  bundle?: Bundle;
+}
+
+const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+
+/** Renames ids and references inside one value (recursively), leaving Patient references alone. */
+function rewrite(value: unknown, prefix: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewrite(v, prefix));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'reference' && typeof v === 'string') {
+      const m = REFERENCE.exec(v);
+      out[key] = m && m[1] !== 'Patient' ? `${m[1]}/${prefix}-${m[2]}` : v;
+    } else out[key] = rewrite(v, prefix);
+  }
+  return out;
+}
+
+function titleCase(word: string): string {
+  return word ? word[0].toUpperCase() + word.slice(1) : word;
+}
+
+/** A Practitioner for each practitioner the scenario references but does not hold (the EHR's user). */
+function practitionersFor(resources: FhirResource[], prefix: string): Practitioner[] {
+  const referenced = new Set<string>();
+  const visit = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+        if (key === 'reference' && typeof child === 'string' && child.startsWith('Practitioner/')) referenced.add(child.slice('Practitioner/'.length));
+        else visit(child);
+      }
+    }
+  };
+  resources.forEach(visit);
+  const present = new Set(resources.filter((r) => r.resourceType === 'Practitioner').map((r) => r.id));
+  return [...referenced].filter((id) => !present.has(id)).map((id) => {
+    const family = titleCase(id.slice(prefix.length + 1).replace(/^dr-/, '').split('-').pop() ?? 'Clinician');
+    return { resourceType: 'Practitioner', id, name: [{ prefix: ['Dr.'], family, given: ['Sandbox'] }] };
+  });
+}
+
+function orderLabel(order: MedicationRequest): string {
+  const concept = order.medicationCodeableConcept;
+  return concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? order.medicationReference?.display ?? 'Kineret (anakinra)';
+}
+
+/** Reads every scenario file of `dir` and returns the namespaced resources and a summary per patient. */
+export function loadCorpus(dir: string): SandboxCorpus {
+  const scenarios: SandboxScenario[] = [];
+  const resources: FhirResource[] = [];
+  const seenPatients = new Map<string, string>();
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  for (const file of files) {
+    const scenario = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as ScenarioFile;
+    const entries = (scenario.bundle?.entry ?? []).map((e) => e.resource).filter((r): r is FhirResource => Boolean(r));
+    const patients = entries.filter((r): r is Patient => r.resourceType === 'Patient');
+    if (patients.length !== 1 || !patients[0].id) throw new Error(`sandbox corpus: ${file} must hold exactly one Patient with an id`);
+    const patientId = patients[0].id;
+    const earlier = seenPatients.get(patientId);
+    if (earlier) throw new Error(`sandbox corpus: Patient/${patientId} appears in both ${earlier} and ${file}`);
+    seenPatients.set(patientId, file);
+
+    const renamed = entries.map((r) => {
+      const copy = rewrite(r, patientId) as FhirResource;
+      if (r.resourceType !== 'Patient' && r.id) copy.id = `${patientId}-${r.id}`;
+      return copy;
+    });
+    renamed.push(...practitionersFor(renamed, patientId));
+    resources.push(...renamed);
+
+    const patient = patients[0];
+    const name = patient.name?.[0];
+    const drafts = renamed.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.status === 'draft' && Boolean(r.id));
+    scenarios.push({
+      name: scenario.name ?? path.basename(file, '.json'),
+      description: scenario.description ?? '',
+      patientId,
+      patientName: [name?.given?.join(' '), name?.family].filter(Boolean).join(' ') || patientId,
+      birthDate: patient.birthDate ?? null,
+      draftOrders: drafts.map((o) => ({ id: o.id!, label: orderLabel(o), requester: o.requester?.reference ?? null })),
+    });
+  }
+  const ids = new Set<string>();
+  for (const r of resources) {
+    const key = `${r.resourceType}/${r.id}`;
+    if (ids.has(key)) throw new Error(`sandbox corpus: ${key} is defined twice`);
+    ids.add(key);
+  }
+  return { scenarios, resources };
+}

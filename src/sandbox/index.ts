@@ -1,0 +1,41 @@
+/**
+ * The embedded sandbox EHR (DEVELOPMENT ONLY, on unless SANDBOX=off): a CDS client identity, an
+ * in-memory FHIR server seeded with the scenario corpus, a SMART authorization server for EHR
+ * launch, and the EHR-side actions the sandbox page uses. Created once at start-up.
+ */
+import type { Config } from '../config';
+import type { ServiceDefinition } from '../crd/types';
+import { DTR_APP_SCOPES, DTR_LAUNCH_PATH } from '../constants';
+import { SCENARIO_DIR } from '../paths';
+import type { ClientRegistry } from '../security/registry';
+import { SandboxAuthServer, type SandboxApp } from './auth';
+import { loadCorpus } from './corpus';
+import { SandboxEhr } from './ehr';
+import { SandboxFhirServer } from './fhir-server';
+import { registerSandboxIdentity, type SandboxIdentity } from './identity';
+
+export const SANDBOX_FHIR_PATH = '/sandbox/fhir';
+export const SANDBOX_AUTH_PATH = '/sandbox/auth';
+
+export interface Sandbox {
+  identity: SandboxIdentity;
+  auth: SandboxAuthServer;
+  fhir: SandboxFhirServer;
+  ehr: SandboxEhr;
+}
+
+export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[]): Promise<Sandbox> {
+  if (!config.sandbox) throw new Error('the sandbox EHR is development-only and does not start with SANDBOX=off');
+  const base = config.publicBaseUrl;
+  const fhirBase = `${base}${SANDBOX_FHIR_PATH}`;
+  const authBase = `${base}${SANDBOX_AUTH_PATH}`;
+  const identity = await registerSandboxIdentity(registry, base);
+  const dtrApp: SandboxApp = { clientId: config.dtrClientId, redirectPrefixes: [`${base}/dtr/`], scopes: DTR_APP_SCOPES };
+  const auth = await SandboxAuthServer.create({ sandbox: config.sandbox, fhirBase, authBase, apps: [dtrApp] });
+  const corpus = loadCorpus(SCENARIO_DIR);
+  const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources });
+  const ehr = new SandboxEhr({
+    identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`],
+  });
+  return { identity, auth, fhir, ehr };
+}

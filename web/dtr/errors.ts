@@ -1,0 +1,38 @@
+/**
+ * Failures the user must understand: which party failed (the EHR, the payer) and how (unreachable,
+ * session expired, refused, answered with an error). Every message says what to do next and that
+ * typed answers are kept.
+ */
+export type Party = 'ehr' | 'payer' | 'app';
+export type FailureKind = 'unreachable' | 'expired' | 'forbidden' | 'rejected' | 'invalid';
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(readonly party: Party, readonly kind: FailureKind, message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+const KEPT = 'Your answers are kept on this device and nothing you typed is lost.';
+
+/** The text shown to the user for any failure. */
+export function userMessage(e: unknown): string {
+  if (!(e instanceof AppError)) return `Something went wrong in the documentation app: ${e instanceof Error ? e.message : String(e)}. ${KEPT}`;
+  if (e.party === 'ehr') {
+    switch (e.kind) {
+      case 'unreachable': return `The EHR could not be reached (${e.message}). Check the connection and try again. ${KEPT}`;
+      case 'expired': return `Your EHR session has expired or was ended. Launch the documentation again from the EHR; your unsaved answers will be restored there. ${KEPT}`;
+      case 'forbidden': return `The EHR refused the request (${e.message}). ${KEPT}`;
+      default: return `The EHR answered with an error: ${e.message}. ${KEPT}`;
+    }
+  }
+  if (e.party === 'payer') {
+    switch (e.kind) {
+      case 'unreachable': return `The payer's prior-authorization service could not be reached (${e.message}). Try again in a moment. ${KEPT}`;
+      case 'expired': return `The payer did not accept the app's access token (${e.message}). Try again; if it persists, the app's payer registration needs attention. ${KEPT}`;
+      case 'forbidden': return `The payer refused the request: ${e.message}. ${KEPT}`;
+      default: return `The payer answered with an error: ${e.message}. ${KEPT}`;
+    }
+  }
+  return `${e.message}. ${KEPT}`;
+}

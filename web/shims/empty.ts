@@ -1,0 +1,2 @@
+/** Stands in for Node's fs in the browser bundle: cql-exec-fhir reads model info from a string, never from disk. */
+export {};
