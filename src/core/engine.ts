@@ -10,6 +10,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as cql from 'cql-execution';
+import { codeServiceFor, liftContainedMedications } from './cql-data';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
@@ -23,10 +24,6 @@ import type {
 /** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
 export class EvaluationInputError extends Error {
   override readonly name = 'EvaluationInputError';
-}
-
-interface ValueSetDictionary {
-  [url: string]: { [version: string]: { code: string; system: string; version?: string }[] };
 }
 
 export interface LoadedContent {
@@ -47,17 +44,6 @@ export function loadContent(elmDir = ELM_DIR, valueSetDir = VALUESET_DIR): Loade
   return { elm, valueSets };
 }
 
-function codeServiceFor(valueSets: ValueSet[]): cql.CodeService {
-  const dict: ValueSetDictionary = {};
-  for (const vs of valueSets) {
-    if (!vs.url) continue;
-    const codes = (vs.expansion?.contains ?? []).flatMap((c) =>
-      c.code && c.system ? [{ code: c.code, system: c.system, ...(c.version ? { version: c.version } : {}) }] : [],
-    );
-    dict[vs.url] = { [vs.version ?? '']: codes };
-  }
-  return new cql.CodeService(dict);
-}
 
 type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 
@@ -166,23 +152,7 @@ export class KineretEngine {
   }
 }
 
-/**
- * cql-exec-fhir types contained resources as plain Resource, so CQL cannot read a contained
- * Medication in place. Each one is added to the evaluated copy as a Medication with id
- * '<parent id>--<local id>', which the library's "Referenced Medication" resolves.
- */
-export function liftContainedMedications(bundle: Bundle): Bundle {
-  const lifted: FhirResource[] = [];
-  for (const entry of bundle.entry ?? []) {
-    const parent = entry.resource as (FhirResource & { contained?: FhirResource[] }) | undefined;
-    for (const contained of parent?.contained ?? []) {
-      if (contained.resourceType === 'Medication' && contained.id && parent?.id) {
-        lifted.push({ ...contained, id: `${parent.id}--${contained.id}` });
-      }
-    }
-  }
-  return lifted.length === 0 ? bundle : { ...bundle, entry: [...(bundle.entry ?? []), ...lifted.map((resource) => ({ resource }))] };
-}
+export { liftContainedMedications };
 
 function patientIdOf(bundle: Bundle): string {
   if (!bundle || bundle.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) {

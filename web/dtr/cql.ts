@@ -8,6 +8,7 @@ import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, Library, ValueSet } from 'fhir/r4';
 import type { LibraryResults } from '../../src/dtr/populate';
+import { codeServiceFor, liftContainedMedications } from '../../src/core/cql-data';
 import { elmOf } from './package';
 
 export interface EvaluationOptions {
@@ -28,31 +29,7 @@ export interface CriterionResult {
   evidence: string[];
 }
 
-type ValueSetDictionary = Record<string, Record<string, { code: string; system: string; version?: string }[]>>;
 
-function codeService(valueSets: ValueSet[]): cql.CodeService {
-  const dict: ValueSetDictionary = {};
-  for (const vs of valueSets) {
-    if (!vs.url) continue;
-    const codes = (vs.expansion?.contains ?? []).flatMap((c) =>
-      c.code && c.system ? [{ code: c.code, system: c.system, ...(c.version ? { version: c.version } : {}) }] : [],
-    );
-    dict[vs.url] = { [vs.version ?? '']: codes };
-  }
-  return new cql.CodeService(dict);
-}
-
-/** As the server does: contained Medications become Medications '<parent id>--<local id>' so "Referenced Medication" can read them. */
-function liftContainedMedications(bundle: Bundle): Bundle {
-  const lifted: FhirResource[] = [];
-  for (const entry of bundle.entry ?? []) {
-    const parent = entry.resource as (FhirResource & { contained?: FhirResource[] }) | undefined;
-    for (const contained of parent?.contained ?? []) {
-      if (contained.resourceType === 'Medication' && contained.id && parent?.id) lifted.push({ ...contained, id: `${parent.id}--${contained.id}` });
-    }
-  }
-  return lifted.length === 0 ? bundle : { ...bundle, entry: [...(bundle.entry ?? []), ...lifted.map((resource) => ({ resource }))] };
-}
 
 /** cql-execution values (DateTime, Quantity...) as JSON-friendly ones, as the server's engine returns them. */
 function toPlain(value: unknown): unknown {
@@ -76,7 +53,7 @@ export class BrowserEvaluator {
     const library = repository.resolve(mainLibrary, undefined) as cql.Library | undefined;
     if (!library) throw new Error(`library ${mainLibrary} could not be resolved from the package (missing dependency?)`);
     this.library = library;
-    this.codes = codeService(valueSets);
+    this.codes = codeServiceFor(valueSets);
   }
 
   /** Every definition of the main library for the one patient in `bundle`, keyed by library name. */
