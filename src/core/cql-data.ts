@@ -37,3 +37,13 @@ export function liftContainedMedications(bundle: Bundle): Bundle {
   }
   return lifted.length === 0 ? bundle : { ...bundle, entry: [...(bundle.entry ?? []), ...lifted.map((resource) => ({ resource }))] };
 }
+
+/** Converts cql-execution values (Decimal, Code, DateTime...) to JSON-friendly ones. */
+export function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof cql.DateTime || value instanceof cql.Date) return value.toString();
+  if (value instanceof cql.Quantity) return { value: value.value, unit: value.unit };
+  return value;
+}

@@ -10,7 +10,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as cql from 'cql-execution';
-import { codeServiceFor, liftContainedMedications } from './cql-data';
+import { codeServiceFor, liftContainedMedications, toPlain } from './cql-data';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
@@ -183,12 +183,3 @@ function toCriterion(value: unknown): CriterionResult {
   };
 }
 
-/** Converts cql-execution values (Decimal, Code, DateTime...) to JSON-friendly ones. */
-function toPlain(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value instanceof cql.DateTime || value instanceof cql.Date) return value.toString();
-  if (value instanceof cql.Quantity) return { value: value.value, unit: value.unit };
-  return value;
-}

@@ -8,7 +8,7 @@ import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, Library, ValueSet } from 'fhir/r4';
 import type { LibraryResults } from '../../src/dtr/populate';
-import { codeServiceFor, liftContainedMedications } from '../../src/core/cql-data';
+import { codeServiceFor, liftContainedMedications, toPlain } from '../../src/core/cql-data';
 import { elmOf } from './package';
 
 export interface EvaluationOptions {
@@ -29,17 +29,6 @@ export interface CriterionResult {
   evidence: string[];
 }
 
-
-
-/** cql-execution values (DateTime, Quantity...) as JSON-friendly ones, as the server's engine returns them. */
-function toPlain(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value instanceof cql.DateTime || value instanceof cql.Date) return value.toString();
-  if (value instanceof cql.Quantity) return { value: value.value, unit: value.unit };
-  return value;
-}
 
 export class BrowserEvaluator {
   private readonly library: cql.Library;
