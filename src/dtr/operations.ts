@@ -11,6 +11,7 @@ import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
 import { EvaluationInputError } from '../core/engine';
 import { FhirClient } from '../fhir/client';
+import { operationOutcome, statusOutcome, type IssueCode } from '../fhir/outcome';
 import { assemblePatientData, type Harvest } from '../crd/patient-data';
 import { referenceLookup, type KineretMatcher } from '../crd/orders';
 import { type DtrContent, librariesFor, valueSetsFor } from './content';
@@ -27,8 +28,9 @@ export interface DtrDeps {
 
 export type FhirResult = { status: number; body: FhirResource };
 
-export function outcome(status: number, code: OperationOutcome['issue'][number]['code'], message: string, severity: 'error' | 'warning' | 'information' = 'error'): FhirResult {
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: message }] } };
+/** A FHIR answer that is an OperationOutcome of one issue (src/fhir/outcome.ts builds it). */
+export function outcome(status: number, code: IssueCode, message: string): FhirResult {
+  return { status, body: statusOutcome(status, message, { code }) };
 }
 
 function params(body: unknown): Parameters | null {
@@ -68,7 +70,7 @@ export async function questionnairePackage(body: unknown, deps: DtrDeps): Promis
   if (changedSince && q.date && Date.parse(changedSince) >= Date.parse(q.date)) {
     return {
       status: 200,
-      body: { resourceType: 'Parameters', parameter: [{ name: 'operationOutcome', resource: outcome(200, 'informational', `the questionnaire has not changed since ${changedSince}`, 'information').body }] },
+      body: { resourceType: 'Parameters', parameter: [{ name: 'operationOutcome', resource: statusOutcome(200, `the questionnaire has not changed since ${changedSince}`) }] },
     };
   }
 
@@ -103,7 +105,7 @@ export async function questionnairePackage(body: unknown, deps: DtrDeps): Promis
   };
   const parameter: ParametersParameter[] = [{ name: 'PackageBundle', resource: bundle }];
   const issues = (populateOutcome.issue ?? []).filter((i) => i.severity !== 'information');
-  if (issues.length) parameter.push({ name: 'operationOutcome', resource: { resourceType: 'OperationOutcome', issue: issues } });
+  if (issues.length) parameter.push({ name: 'operationOutcome', resource: { ...operationOutcome([]), issue: issues } });
   return { status: 200, body: { resourceType: 'Parameters', parameter } };
 }
 

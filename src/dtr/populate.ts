@@ -15,6 +15,7 @@ import type {
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
 } from 'fhir/r4';
+import { issue as buildIssue, itemExpression, operationOutcome } from '../fhir/outcome';
 
 export const EXT = {
   cqfLibrary: 'http://hl7.org/fhir/StructureDefinition/cqf-library',
@@ -68,7 +69,7 @@ export function parseCqlIdentifier(expression: string): ParsedExpression | null 
 }
 
 function issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], diagnostics: string, linkId?: string): OperationOutcomeIssue {
-  return { severity, code, diagnostics, ...(linkId ? { expression: [`Questionnaire.item.where(linkId='${linkId}')`] } : {}) };
+  return buildIssue({ severity, code, diagnostics, expression: linkId ? itemExpression('Questionnaire', linkId) : undefined });
 }
 
 function origin(): Extension {
@@ -191,5 +192,5 @@ export async function populate(input: PopulateInput): Promise<PopulateOutput> {
     authored: input.now ?? new Date().toISOString(),
     item: build(q.item),
   };
-  return { response, outcome: { resourceType: 'OperationOutcome', issue: problems.length ? problems : [issue('information', 'informational', 'all items the record can answer were populated')] }, populated };
+  return { response, outcome: { ...operationOutcome([]), issue: problems.length ? problems : [issue('information', 'informational', 'all items the record can answer were populated')] }, populated };
 }

@@ -1,5 +1,6 @@
 /** Body parsing and error responses shared by every route: JSON errors, the right status each. */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { statusOutcome } from '../fhir/outcome';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
@@ -39,8 +40,7 @@ export function jsonBody(limit: number): RequestHandler[] {
 /** Sends an error as JSON, or as an OperationOutcome on the FHIR endpoint. */
 export function sendError(req: Request, res: Response, status: number, error: string, message: string): void {
   if (req.path.startsWith('/fhir')) {
-    const code = status === 413 ? 'too-costly' : status >= 500 ? 'exception' : status === 404 ? 'not-found' : status === 415 ? 'not-supported' : 'invalid';
-    res.status(status).type('application/fhir+json').send(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: message }] }));
+    res.status(status).type('application/fhir+json').send(JSON.stringify(statusOutcome(status, message)));
     return;
   }
   res.status(status).json({ error, message });

@@ -130,7 +130,7 @@ export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
         return send(res, outcome(400, 'required', 'parameters "questionnaire" and "operationOutcome" are required'));
       }
       await deps.store.logQuestionnaireErrors(questionnaires, outcomes);
-      send(res, outcome(200, 'informational', `logged ${outcomes.length} outcome(s) for ${questionnaires.join(', ')}`, 'information'));
+      send(res, outcome(200, 'informational', `logged ${outcomes.length} outcome(s) for ${questionnaires.join(', ')}`));
     } catch (e) {
       next(e);
     }

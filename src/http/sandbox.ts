@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { statusOutcome, type IssueCode } from '../fhir/outcome';
 import { WEB_DIST_DIR } from '../paths';
 import { SANDBOX_LABEL, SandboxAuthError } from '../sandbox/auth';
 import { SandboxRequestError } from '../sandbox/ehr';
@@ -20,8 +21,8 @@ function label(_req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-function fhirError(res: Response, status: number, code: string, diagnostics: string): void {
-  res.status(status).type('application/fhir+json').send(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] }));
+function fhirError(res: Response, status: number, code: IssueCode, diagnostics: string): void {
+  res.status(status).type('application/fhir+json').send(JSON.stringify(statusOutcome(status, diagnostics, { code })));
 }
 
 /** Dev tokens so that curl can call the authenticated endpoints locally. */

