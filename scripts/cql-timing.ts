@@ -10,6 +10,7 @@
  * another one needs is computed then and remembered, so its cost lands where it is first needed). Timing adds
  * some overhead of its own, so compare figures with each other rather than with untimed runs.
  */
+import { systemClock, today } from '../src/core/clock';
 import { readFileSync } from 'node:fs';
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine } from '../src/core/engine';
@@ -53,9 +54,10 @@ interface ScenarioLike {
 /** The bundle and evaluation options a file describes. */
 function readInput(file: string, withAnswers: boolean): { bundle: Bundle; options: EvaluateOptions } {
   const input = JSON.parse(readFileSync(file, 'utf8')) as ScenarioLike;
-  if (input.resourceType === 'Bundle') return { bundle: input as Bundle, options: {} };
+  // A plain Bundle is evaluated as of today; a scenario at its own evaluation date.
+  if (input.resourceType === 'Bundle') return { bundle: input as Bundle, options: { evaluationDate: today(systemClock) } };
   if (!input.bundle) throw new Error(`${file} is neither a Bundle nor a scenario with a bundle`);
-  const options: EvaluateOptions = { evaluationDate: input.evaluationDate, ...input.options };
+  const options: EvaluateOptions = { evaluationDate: input.evaluationDate ?? today(systemClock), ...input.options };
   if (withAnswers) options.answers = input.answers ?? [];
   return { bundle: input.bundle, options };
 }

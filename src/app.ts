@@ -10,6 +10,7 @@ import { openAuditStore } from './audit/open';
 import type { AuditStore } from './audit/store';
 import type { Config } from './config';
 import { POLICY_PATH } from './constants';
+import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
 import { KineretEngine, loadContent } from './core/engine';
 import type { HookDeps } from './crd/hook';
@@ -42,15 +43,20 @@ export interface Services extends HookDeps {
   sandbox: Sandbox | null;
 }
 
-export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger } = {}): Promise<Services> {
+/**
+ * `clock` is the service's one source of time (src/core/clock.ts): the evaluation date of every
+ * hook, package and determination without a date of its own, audit times and JWT checks.
+ */
+export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger; clock?: Clock } = {}): Promise<Services> {
   const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
   const content = loadContent();
   const engine = new KineretEngine(content);
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
-  const store = options.store ?? (await openAuditStore(config.databaseUrl));
+  const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
   // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
-  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services) : null;
+  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock) : null;
   if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
   const smart = await SmartAuthServer.create({
     publicBaseUrl: config.publicBaseUrl,
@@ -59,10 +65,12 @@ export async function createServices(config: Config, options: { store?: AuditSto
     registry,
     ledger: store,
     signingJwk: config.tokenSigningJwk,
+    clock,
   });
   if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only)');
   return {
     engine,
+    clock,
     config,
     services,
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
@@ -74,7 +82,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     smart,
     log,
     sandbox,
-    authDeps: { auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, registry, ledger: store, smart, log },
+    authDeps: { auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, clock, registry, ledger: store, smart, log },
   };
 }
 

@@ -6,6 +6,7 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
 
 const MIGRATION_LOCK = 4_242_017;
 
@@ -13,7 +14,8 @@ export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
 
-  constructor(url: string, schema?: string) {
+  /** `clock` stamps every record (the services' Clock). */
+  constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
     this.pool = new Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   }
 
@@ -28,7 +30,7 @@ export class PostgresAuditStore implements AuditStore {
         await c.query('BEGIN');
         try {
           await c.query(sql);
-          await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, new Date().toISOString()]);
+          await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, this.clock.now().toISOString()]);
           await c.query('COMMIT');
         } catch (e) {
           await c.query('ROLLBACK');
@@ -71,16 +73,16 @@ export class PostgresAuditStore implements AuditStore {
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {
     await this.pool.query('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString()]);
+      [randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), this.clock.now().toISOString()]);
   }
 
   async recordFeedback(f: FeedbackRecord): Promise<void> {
     await this.pool.query('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString()]);
+      [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString()]);
   }
 
   async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
-    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [Math.floor(Date.now() / 1000) - 3600]);
+    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [epochSeconds(this.clock) - 3600]);
     const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, exp]);
     return r.rowCount === 1;
   }
@@ -111,9 +113,9 @@ export class PostgresAuditStore implements AuditStore {
 
   async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
     const id = randomUUID();
-    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
     await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString()]);
+      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString()]);
     return id;
   }
 

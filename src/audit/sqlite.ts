@@ -8,12 +8,14 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
 
-  constructor(file: string) {
+  /** `clock` stamps every record (the services' Clock). */
+  constructor(file: string, private readonly clock: Clock = systemClock) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -27,7 +29,7 @@ export class SqliteAuditStore implements AuditStore {
     const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version));
     const apply = this.db.transaction((version: number, sql: string) => {
       this.db.exec(sql);
-      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, this.clock.now().toISOString());
     });
     MIGRATIONS.forEach((sql, i) => {
       if (!applied.has(i + 1)) apply(i + 1, sql);
@@ -58,16 +60,16 @@ export class SqliteAuditStore implements AuditStore {
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {
     this.db.prepare('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString());
+      .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), this.clock.now().toISOString());
   }
 
   async recordFeedback(f: FeedbackRecord): Promise<void> {
     this.db.prepare('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString());
+      .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString());
   }
 
   async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds(this.clock);
     this.db.prepare('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
     const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp);
     return r.changes === 1;
@@ -99,9 +101,9 @@ export class SqliteAuditStore implements AuditStore {
 
   async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
     const id = randomUUID();
-    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
     this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString());
+      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString());
     return id;
   }
 

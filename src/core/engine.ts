@@ -95,9 +95,9 @@ export class KineretEngine {
   }
 
   /** Evaluates every definition of the main library for the patient in `bundle`. */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}): Promise<RawEvaluation> {
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions): Promise<RawEvaluation> {
     const patientId = patientIdOf(bundle);
-    const evaluationDate = options.evaluationDate ?? new Date().toISOString();
+    const evaluationDate = options.evaluationDate;
     const executionDateTime = parseExecutionDate(evaluationDate);
     const parameters = {
       // cql-execution type-checks parameters: absent tuple elements must be left out, not null.
@@ -117,7 +117,7 @@ export class KineretEngine {
   }
 
   /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
-  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions = {}): Promise<Record<string, Record<string, unknown>>> {
+  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<Record<string, Record<string, unknown>>> {
     const { results } = await this.evaluateRaw(bundle, options);
     const plain: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(results)) plain[name] = toPlain(value);
@@ -125,7 +125,7 @@ export class KineretEngine {
   }
 
   /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
-  async evaluate(bundle: Bundle, options: EvaluateOptions = {}): Promise<Evaluation> {
+  async evaluate(bundle: Bundle, options: EvaluateOptions): Promise<Evaluation> {
     const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);
     const str = (name: string): string | null => (typeof results[name] === 'string' ? (results[name] as string) : null);
     const prefill: Record<string, unknown> = {};

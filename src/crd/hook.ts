@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Medication, MedicationRequest, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
+import { today, type Clock } from '../core/clock';
 import { DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
@@ -25,7 +26,8 @@ export interface HookDeps {
   requirements: TypeRequirement[];
   valueSets: ValueSet[];
   matcher: KineretMatcher;
-  now?: () => Date;
+  /** The one clock: the evaluation date and the coverage-information date of every hook answer. */
+  clock: Clock;
 }
 
 /** Who called: the authenticated CDS client and the FHIR server origins it may send us to (null = any, auth off). */
@@ -82,10 +84,6 @@ function cardContext(config: Config): CardContext {
   };
 }
 
-function today(now: Date): string {
-  return now.toISOString().slice(0, 10);
-}
-
 export async function handleHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller = { iss: null, fhirServers: null }): Promise<HookResult> {
   const meta: HookMeta = { kineretOrders: [], queries: 0, problems: [] };
   try {
@@ -130,7 +128,6 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
   }
   const config = readConfiguration(request);
   const ctx = cardContext(deps.config);
-  const now = (deps.now ?? (() => new Date()))();
 
   let drafts = medicationRequestsOf(request.context.draftOrders);
   if (service.hook === 'order-select') {
@@ -207,7 +204,7 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
     try {
       const evaluation = await deps.engine.evaluate(data.bundle, {
         orderId: order.id,
-        evaluationDate: today(now),
+        evaluationDate: today(deps.clock),
         nonPreferred: deps.config.kineretNonPreferred,
       });
       assessments.push({ order, evaluation });
@@ -236,7 +233,7 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
             coverageInformation({
               coverageReference: a.evaluation!.coverageReference ?? coverageReference,
               assertionId,
-              date: today(now),
+              date: today(deps.clock),
               reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
               questionnaire: ctx.questionnaireCanonical,
             }),

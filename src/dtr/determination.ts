@@ -36,12 +36,13 @@ export async function determine(args: {
   engine: KineretEngine;
   response: QuestionnaireResponse;
   data?: Bundle;
-  date?: string;
+  /** The evaluation date (YYYY-MM-DD): the request's, or today by the services' Clock. */
+  date: string;
   nonPreferred: boolean;
 }): Promise<{ evaluation: Evaluation; parameters: Parameters }> {
   const { response } = args;
   if (response?.resourceType !== 'QuestionnaireResponse') throw new DeterminationInputError('response must be a QuestionnaireResponse');
-  const date = args.date ?? new Date().toISOString().slice(0, 10);
+  const date = args.date;
   const order = responseContext(response).order?.split('/').pop();
   const evaluation = await args.engine.evaluate(dataFor(response, args.data), {
     answers: flattenAnswers(response),

@@ -7,6 +7,7 @@ import type {
   Questionnaire, QuestionnaireResponse,
 } from 'fhir/r4';
 import type { Config } from '../config';
+import { nowIso, today, type Clock } from '../core/clock';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
 import { EvaluationInputError } from '../core/engine';
@@ -24,6 +25,8 @@ export interface DtrDeps {
   config: Config;
   matcher: KineretMatcher;
   requirements: TypeRequirement[];
+  /** The one clock: the evaluation date when the request names none, and time stamps. */
+  clock: Clock;
 }
 
 export type FhirResult = { status: number; body: FhirResource };
@@ -92,7 +95,8 @@ export async function questionnairePackage(body: unknown, deps: DtrDeps): Promis
   const { response, outcome: populateOutcome } = await populate({
     questionnaire: q,
     context: launch,
-    evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred }),
+    now: nowIso(deps.clock),
+    evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
   });
   const libraries = librariesFor(q, deps.content);
   const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
@@ -100,7 +104,7 @@ export async function questionnairePackage(body: unknown, deps: DtrDeps): Promis
     resourceType: 'Bundle',
     meta: { profile: ['http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle'] },
     type: 'collection',
-    timestamp: new Date().toISOString(),
+    timestamp: nowIso(deps.clock),
     entry: [q, response, ...libraries, ...valueSets].map((resource) => ({ fullUrl: resourceUrl(resource, deps.content.fhirBase), resource })),
   };
   const parameter: ParametersParameter[] = [{ name: 'PackageBundle', resource: bundle }];
@@ -159,7 +163,8 @@ export async function populateOperation(body: unknown, deps: DtrDeps): Promise<F
   const { response, outcome: issues } = await populate({
     questionnaire: q,
     context: { patient: `Patient/${patientId}`, coverage: coverageRef, order: orderRef, user: userRef },
-    evaluate: () => deps.engine.evaluateLibraries(bundle, { orderId: refId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred }),
+    now: nowIso(deps.clock),
+    evaluate: () => deps.engine.evaluateLibraries(bundle, { orderId: refId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
   });
   for (const message of problems) issues.issue.push({ severity: 'warning', code: 'incomplete', diagnostics: message });
   return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }, { name: 'issues', resource: issues }] } };
@@ -180,7 +185,7 @@ export async function evaluateOperation(body: unknown, deps: DtrDeps): Promise<F
 
 export async function runDetermination(response: QuestionnaireResponse, data: Bundle | undefined, date: string | undefined, deps: DtrDeps): Promise<FhirResult> {
   try {
-    const { parameters } = await determine({ engine: deps.engine, response, data, date, nonPreferred: deps.config.kineretNonPreferred });
+    const { parameters } = await determine({ engine: deps.engine, response, data, date: date ?? today(deps.clock), nonPreferred: deps.config.kineretNonPreferred });
     return { status: 200, body: parameters };
   } catch (e) {
     if (e instanceof DeterminationInputError || e instanceof EvaluationInputError) return outcome(422, 'processing', e.message);

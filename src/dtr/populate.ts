@@ -46,8 +46,8 @@ export interface PopulateInput {
   context: LaunchContext;
   /** Evaluates the questionnaire's CQL libraries for the patient. */
   evaluate: () => Promise<LibraryResults>;
-  /** Time stamp for `authored` (ISO); defaults to now. */
-  now?: string;
+  /** Time stamp for `authored` (ISO instant), from the caller's clock. */
+  now: string;
 }
 
 export interface PopulateOutput {
@@ -189,7 +189,7 @@ export async function populate(input: PopulateInput): Promise<PopulateOutput> {
     questionnaire: `${q.url}|${q.version}`,
     status: 'in-progress',
     subject: { reference: context.patient },
-    authored: input.now ?? new Date().toISOString(),
+    authored: input.now,
     item: build(q.item),
   };
   return { response, outcome: { ...operationOutcome([]), issue: problems.length ? problems : [issue('information', 'informational', 'all items the record can answer were populated')] }, populated };

@@ -1,5 +1,6 @@
 /** Authentication middleware: CDS Hooks JWTs on /cds-services, SMART access tokens on /fhir and /audit. */
 import type { Request, RequestHandler } from 'express';
+import type { Clock } from '../core/clock';
 import type { Logger } from '../log';
 import { AuthError, bearerToken, verifyCdsJwt, type JtiLedger } from '../security/cds-auth';
 import type { ClientRegistry } from '../security/registry';
@@ -10,6 +11,7 @@ export interface AuthDeps {
   auth: boolean;
   publicBaseUrl: string;
   clockSkewSeconds: number;
+  clock: Clock;
   registry: ClientRegistry;
   ledger: JtiLedger;
   smart: SmartAuthServer;
@@ -43,7 +45,7 @@ export function cdsAuth(deps: AuthDeps, options: { optional: boolean }): Request
     }
     try {
       const audience = `${deps.publicBaseUrl}${req.baseUrl}${req.path}`;
-      const verified = await verifyCdsJwt(token, { audience, registry: deps.registry, ledger: deps.ledger, clockSkewSeconds: deps.clockSkewSeconds });
+      const verified = await verifyCdsJwt(token, { audience, registry: deps.registry, ledger: deps.ledger, clockSkewSeconds: deps.clockSkewSeconds, clock: deps.clock });
       res.locals.caller = { iss: verified.iss, fhirServers: verified.client.fhirServers } satisfies Caller;
       res.locals.clientId = verified.iss;
       next();

@@ -4,11 +4,12 @@ import { Router } from 'express';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
+import { nowIso } from '../core/clock';
 import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/hook';
 import type { Logger } from '../log';
 import { cdsAuth, type AuthDeps } from './auth';
 
-function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
+function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRecord[] {
   if (result.status !== 200) return [];
   return (result.body.systemActions ?? []).flatMap((action) =>
     (action.resource.extension ?? [])
@@ -20,7 +21,7 @@ function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
           orderRef: `MedicationRequest/${action.resource.id}`,
           coverageRef: sub('coverage')?.valueReference?.reference ?? '',
           extension: e,
-          issuedAt: new Date().toISOString(),
+          issuedAt,
         };
       }),
   );
@@ -37,7 +38,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
 
   router.post('/cds-services/:id', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
     try {
-      const receivedAt = new Date().toISOString();
+      const receivedAt = nowIso(deps.clock);
       const started = process.hrtime.bigint();
       const caller = res.locals.caller as Caller;
       const body = req.body as Record<string, unknown> | undefined;
@@ -61,7 +62,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
       };
       let outcome: 'recorded' | 'duplicate';
       try {
-        outcome = await deps.store.recordHook(call, assertionsOf(result));
+        outcome = await deps.store.recordHook(call, assertionsOf(result, nowIso(deps.clock)));
       } catch (e) {
         deps.log.error({ requestId: call.requestId, hookInstance, err: (e as Error).message }, 'audit write failed');
         res.status(503).json({ error: 'audit-unavailable', message: 'the answer could not be recorded, so it is not given; retry later' });

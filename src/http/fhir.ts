@@ -2,6 +2,7 @@
 import { Router, type Response } from 'express';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
 import { CONTENT_BASE } from '../constants';
+import { nowIso, today } from '../core/clock';
 import { CONTENT_TYPES, isContentType } from '../dtr/content';
 import { evaluateOperation, outcome, populateOperation, questionnairePackage, runDetermination, type DtrDeps, type FhirResult } from '../dtr/operations';
 import type { AuditStore, DtrEventRecord } from '../audit/store';
@@ -20,7 +21,7 @@ function searchset(resources: FhirResource[], selfUrl: string): Bundle {
   };
 }
 
-function capabilityStatement(base: string): CapabilityStatement {
+function capabilityStatement(base: string, date: string): CapabilityStatement {
   const content = CONTENT_TYPES.map((type) => ({
     type,
     interaction: [{ code: 'read' as const }, { code: 'search-type' as const }],
@@ -42,7 +43,7 @@ function capabilityStatement(base: string): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
-    date: new Date().toISOString().slice(0, 10),
+    date,
     kind: 'instance',
     software: { name: 'Kineret prior authorization service (DTR)', version: '0.1.0' },
     implementation: { description: 'Da Vinci DTR STU 2.0.1 payer endpoint for Kineret (anakinra)', url: base },
@@ -65,14 +66,14 @@ function capabilityStatement(base: string): CapabilityStatement {
   };
 }
 
-function expand(vs: ValueSet, filter: string | undefined, offset: number, count: number | undefined): ValueSet {
+function expand(vs: ValueSet, filter: string | undefined, offset: number, count: number | undefined, timestamp: string): ValueSet {
   const f = filter?.toLowerCase();
   const all = (vs.expansion?.contains ?? []).filter((c) => !f || `${c.code} ${c.display ?? ''}`.toLowerCase().includes(f));
   const page = all.slice(offset, count === undefined ? undefined : offset + count);
   return {
     ...vs,
     expansion: {
-      ...(vs.expansion ?? { timestamp: new Date().toISOString() }),
+      ...(vs.expansion ?? { timestamp }),
       total: all.length,
       offset,
       ...(filter ? { parameter: [{ name: 'filter', valueString: filter }] } : {}),
@@ -113,7 +114,7 @@ export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
       }
     };
 
-  router.get('/fhir/metadata', (_req, res) => send(res, { status: 200, body: capabilityStatement(base) }));
+  router.get('/fhir/metadata', (_req, res) => send(res, { status: 200, body: capabilityStatement(base, today(deps.clock)) }));
 
   const pkg = audited('package', (body) => questionnairePackage(body, deps));
   router.post('/fhir/Questionnaire/\\$questionnaire-package', pkg);
@@ -181,7 +182,7 @@ export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
     if (!Number.isInteger(offset) || offset < 0 || (count !== undefined && (!Number.isInteger(count) || count < 0))) {
       return send(res, outcome(400, 'invalid', 'offset and count must be non-negative integers'));
     }
-    send(res, { status: 200, body: expand(vs, filter, offset, count) });
+    send(res, { status: 200, body: expand(vs, filter, offset, count, nowIso(deps.clock)) });
   };
   router.get('/fhir/ValueSet/\\$expand', expandRoute);
   router.post('/fhir/ValueSet/\\$expand', expandRoute);

@@ -82,13 +82,15 @@ export class SandboxFhirServer {
     readonly base: string,
     private readonly authorizeUrl: string,
     private readonly tokenUrl: string,
+    private readonly startedOn: string,
   ) {}
 
-  static async create(opts: { base: string; authorizeUrl: string; tokenUrl: string; resources: FhirResource[] }): Promise<SandboxFhirServer> {
+  /** `startedOn`: the day the sandbox started (its CapabilityStatement's date). */
+  static async create(opts: { base: string; authorizeUrl: string; tokenUrl: string; resources: FhirResource[]; startedOn: string }): Promise<SandboxFhirServer> {
     indexDefinitions();
     const repo = new MemoryRepository();
     for (const resource of opts.resources) await repo.updateResource(resource as unknown as MedplumResource);
-    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl);
+    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl, opts.startedOn);
   }
 
   /** The EHR's own read (no token: the sandbox EHR reading its own store). */
@@ -110,7 +112,7 @@ export class SandboxFhirServer {
     return {
       resourceType: 'CapabilityStatement',
       status: 'active',
-      date: new Date().toISOString().slice(0, 10),
+      date: this.startedOn,
       kind: 'instance',
       fhirVersion: '4.0.1',
       format: ['application/fhir+json', 'json'],

@@ -5,6 +5,7 @@
  * jti never reused before it expires. `sub` is not required.
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { epochSeconds, type Clock } from '../core/clock';
 import type { CdsClient, ClientRegistry } from './registry';
 
 export class AuthError extends Error {
@@ -28,7 +29,7 @@ export function bearerToken(header: string | undefined): string | null {
 
 export async function verifyCdsJwt(
   token: string,
-  opts: { audience: string; registry: ClientRegistry; ledger: JtiLedger; clockSkewSeconds: number },
+  opts: { audience: string; registry: ClientRegistry; ledger: JtiLedger; clockSkewSeconds: number; clock: Clock },
 ): Promise<VerifiedCdsClient> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   let claims: ReturnType<typeof decodeJwt>;
@@ -52,6 +53,7 @@ export async function verifyCdsJwt(
       audience: opts.audience,
       issuer: client.iss,
       clockTolerance: opts.clockSkewSeconds,
+      currentDate: opts.clock.now(),
       requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
       typ: 'JWT',
     });
@@ -63,7 +65,7 @@ export async function verifyCdsJwt(
     throw new AuthError(`the JWT was refused: ${(e as Error).message}`);
   }
   const iat = Number(claims.iat);
-  if (iat > Date.now() / 1000 + opts.clockSkewSeconds) throw new AuthError('the JWT was issued in the future');
+  if (iat > epochSeconds(opts.clock) + opts.clockSkewSeconds) throw new AuthError('the JWT was issued in the future');
   const jti = String(claims.jti);
   if (!(await opts.ledger.claimJti(client.iss, jti, Number(claims.exp)))) throw new AuthError('the JWT id (jti) was already used');
   return { iss: client.iss, client, jti };

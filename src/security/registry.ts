@@ -32,7 +32,7 @@ export class RegistryError extends Error {
 /** Keys of one client: inline, or fetched from its registered JWKS URL (cached, refetched on an unknown kid). */
 export class KeySource {
   private cached: { set: JWTVerifyGetKey; fetchedAt: number } | null = null;
-  private lastFetch = 0;
+  private lastFetch = -Infinity;
 
   constructor(
     private readonly jwks: JSONWebKeySet | undefined,
@@ -42,28 +42,29 @@ export class KeySource {
     if (jwks) this.cached = { set: createLocalJWKSet(jwks), fetchedAt: Infinity };
   }
 
+  /** Cache ages are durations, measured with the monotonic timer (performance.now), not the wall clock. */
   private async fetchSet(): Promise<JWTVerifyGetKey> {
     if (!this.jwksUrl) throw new RegistryError('no keys registered');
-    this.lastFetch = Date.now();
+    this.lastFetch = performance.now();
     const res = await guardedGet(new URL(this.jwksUrl), {
       headers: { Accept: 'application/json' }, timeoutMs: 3000, maxBytes: 256 * 1024, policy: this.policy, allowedOrigins: [new URL(this.jwksUrl).origin],
     });
     if (res.status !== 200) throw new RegistryError(`JWKS ${this.jwksUrl} answered HTTP ${res.status}`);
     const set = createLocalJWKSet(JSON.parse(res.body) as JSONWebKeySet);
-    this.cached = { set, fetchedAt: Date.now() };
+    this.cached = { set, fetchedAt: performance.now() };
     return set;
   }
 
   /** A key resolver for jose.jwtVerify. */
   resolver(): JWTVerifyGetKey {
     return async (header, token) => {
-      const stale = this.cached && this.jwksUrl && Date.now() - this.cached.fetchedAt > 10 * 60_000;
+      const stale = this.cached && this.jwksUrl && performance.now() - this.cached.fetchedAt > 10 * 60_000;
       const set = this.cached && !stale ? this.cached.set : await this.fetchSet();
       try {
         return await set(header, token);
       } catch (e) {
         // Key rotation: refetch once (at most every 30 s) when the kid is unknown.
-        if (this.jwksUrl && Date.now() - this.lastFetch > 30_000) return (await this.fetchSet())(header, token);
+        if (this.jwksUrl && performance.now() - this.lastFetch > 30_000) return (await this.fetchSet())(header, token);
         throw e;
       }
     };

@@ -8,6 +8,7 @@ import {
   decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT,
   type JWK, type KeyLike,
 } from 'jose';
+import { epochSeconds, type Clock } from '../core/clock';
 import type { JtiLedger } from './cds-auth';
 import type { ClientRegistry } from './registry';
 
@@ -33,11 +34,11 @@ export class SmartAuthServer {
     private readonly signingKey: SigningKey,
     private readonly verifyKey: SigningKey,
     private readonly kid: string,
-    private readonly opts: { publicBaseUrl: string; ttlSeconds: number; clockSkewSeconds: number; registry: ClientRegistry; ledger: JtiLedger },
+    private readonly opts: { publicBaseUrl: string; ttlSeconds: number; clockSkewSeconds: number; registry: ClientRegistry; ledger: JtiLedger; clock: Clock },
   ) {}
 
   /** Uses TOKEN_SIGNING_JWK when configured (needed for several instances), else a key generated now. */
-  static async create(opts: { publicBaseUrl: string; ttlSeconds: number; clockSkewSeconds: number; registry: ClientRegistry; ledger: JtiLedger; signingJwk?: string }): Promise<SmartAuthServer> {
+  static async create(opts: { publicBaseUrl: string; ttlSeconds: number; clockSkewSeconds: number; registry: ClientRegistry; ledger: JtiLedger; clock: Clock; signingJwk?: string }): Promise<SmartAuthServer> {
     if (opts.signingJwk) {
       const jwk = JSON.parse(opts.signingJwk) as JWK;
       const { d: _d, ...pub } = jwk;
@@ -89,12 +90,12 @@ export class SmartAuthServer {
     try {
       await jwtVerify(assertion, client.keys.resolver(), {
         algorithms: ASSERTION_ALGS, audience: this.tokenEndpoint, issuer: clientId, clockTolerance: this.opts.clockSkewSeconds,
-        requiredClaims: ['exp', 'jti'], maxTokenAge: '10m',
+        requiredClaims: ['exp', 'jti'], maxTokenAge: '10m', currentDate: this.opts.clock.now(),
       });
     } catch (e) {
       throw new OAuthError(401, 'invalid_client', `client assertion refused: ${(e as Error).message}`);
     }
-    if (Number(claims.exp) > Date.now() / 1000 + 300 + this.opts.clockSkewSeconds) throw new OAuthError(401, 'invalid_client', 'client assertion exp must be within 5 minutes');
+    if (Number(claims.exp) > epochSeconds(this.opts.clock) + 300 + this.opts.clockSkewSeconds) throw new OAuthError(401, 'invalid_client', 'client assertion exp must be within 5 minutes');
     if (!(await this.opts.ledger.claimJti(`token:${clientId}`, String(claims.jti), Number(claims.exp)))) throw new OAuthError(401, 'invalid_client', 'client assertion jti was already used');
     const requested = typeof form.scope === 'string' ? form.scope.split(/\s+/).filter(Boolean) : [];
     const granted = requested.filter((s) => client.scopes.some((allowed) => scopeCovers(allowed, s)));
@@ -104,8 +105,8 @@ export class SmartAuthServer {
       .setIssuer(this.opts.publicBaseUrl)
       .setSubject(clientId)
       .setAudience(`${this.opts.publicBaseUrl}/fhir`)
-      .setIssuedAt()
-      .setExpirationTime(`${this.opts.ttlSeconds}s`)
+      .setIssuedAt(epochSeconds(this.opts.clock))
+      .setExpirationTime(epochSeconds(this.opts.clock) + this.opts.ttlSeconds)
       .setJti(randomUUID())
       .sign(this.signingKey);
     return { access_token: accessToken, token_type: 'bearer', expires_in: this.opts.ttlSeconds, scope: granted.join(' ') };
@@ -114,7 +115,7 @@ export class SmartAuthServer {
   async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.verifyKey, {
-        algorithms: ['ES384'], issuer: this.opts.publicBaseUrl, audience: `${this.opts.publicBaseUrl}/fhir`, typ: 'at+jwt', clockTolerance: this.opts.clockSkewSeconds,
+        algorithms: ['ES384'], issuer: this.opts.publicBaseUrl, audience: `${this.opts.publicBaseUrl}/fhir`, typ: 'at+jwt', clockTolerance: this.opts.clockSkewSeconds, currentDate: this.opts.clock.now(),
       });
       return { clientId: String(payload.sub), scopes: String(payload.scope ?? '').split(' ').filter(Boolean) };
     } catch (e) {

@@ -3,14 +3,16 @@ import request from 'supertest';
 import type { Extension, FhirResource, MedicationRequest } from 'fhir/r4';
 import { CRD } from '../../src/constants';
 import type { Card, HookResponse, Link, SystemAction } from '../../src/crd/types';
-import { loadScenarios, type ScenarioFile } from '../corpus';
+import { fixedClock } from '../../src/core/clock';
+import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { fullPrefetch, orderSignRequest, searchset, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' });
+  // The service evaluates at its clock's today: the corpus's own date, whatever the day the suite runs.
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' }, { clock: fixedClock(corpusDate()) });
 });
 afterAll(async () => {
   await t.services.store.close();
@@ -127,7 +129,7 @@ describe('order-sign over the corpus (full prefetch)', () => {
     expect(sub(info, 'doc-purpose')[0].valueCode).toBe('withpa');
     expect(sub(info, 'reason')[0].valueCodeableConcept?.text).toBeTruthy();
     expect(sub(info, 'questionnaire')[0].valueCanonical).toBe('http://cds.test/fhir/Questionnaire/kineret-pa|1.0.0');
-    expect(sub(info, 'date')[0].valueDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(sub(info, 'date')[0].valueDate).toBe(s.evaluationDate);
     expect(sub(info, 'coverage-assertion-id')).toHaveLength(1);
     expect(sub(info, 'coverage-assertion-id')[0].valueString).toMatch(UUID);
     for (const once of ['coverage', 'covered', 'date', 'coverage-assertion-id']) expect(sub(info, once)).toHaveLength(1);

@@ -10,7 +10,8 @@ import type { Answer } from '../../src/core/types';
 import { flattenAnswers } from '../../src/dtr/answers';
 import { EXT, parseCqlIdentifier, populate } from '../../src/dtr/populate';
 import { CQL_DIR } from '../../src/paths';
-import { loadScenarios, type ScenarioFile } from '../corpus';
+import { fixedClock } from '../../src/core/clock';
+import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { orderSignRequest, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
@@ -19,7 +20,7 @@ let t: TestApp;
 let services: TestApp['services'];
 let q: Questionnaire;
 beforeAll(async () => {
-  t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' });
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' }, { clock: fixedClock(corpusDate()) });
   services = t.services;
   q = services.content.questionnaire;
 });
@@ -42,6 +43,7 @@ async function populateScenario(s: ScenarioFile): Promise<QuestionnaireResponse>
   const { response } = await populate({
     questionnaire: q,
     context: { patient: `Patient/${splitScenario(s).patientId}`, coverage: 'Coverage/cov', order: `MedicationRequest/${order.id}` },
+    now: `${s.evaluationDate}T12:00:00.000Z`,
     evaluate: () => services.engine.evaluateLibraries(s.bundle, { evaluationDate: s.evaluationDate, ...s.options }),
   });
   return response;
@@ -395,9 +397,9 @@ describe('population never throws on odd data', () => {
   it('reports a failed evaluation and an unknown definition as issues', async () => {
     const broken = structuredClone(q);
     (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPA"."No Such Definition"';
-    const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, evaluate: async () => { throw new Error('boom'); } });
+    const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, now: '2026-11-28T12:00:00Z', evaluate: async () => { throw new Error('boom'); } });
     expect(failing.outcome.issue.some((i) => i.severity === 'error' && /boom/.test(i.diagnostics!))).toBe(true);
-    const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' },
+    const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' }, now: '2026-11-28T12:00:00Z',
       evaluate: async () => ({ KineretPA: { 'Prefill Indication': 42, 'Prefill Weight Kg': 'heavy' } }) });
     const msgs = odd.outcome.issue.map((i) => i.diagnostics);
     expect(msgs.some((d) => /No Such Definition/.test(d!))).toBe(true);

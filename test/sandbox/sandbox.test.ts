@@ -11,6 +11,7 @@ import type { Bundle, Condition, Coverage, FhirResource, MedicationRequest } fro
 import request from 'supertest';
 import { createApp, createServices, type Services } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { systemClock } from '../../src/core/clock';
 import { SCENARIO_DIR } from '../../src/paths';
 import { SandboxAuthServer } from '../../src/sandbox/auth';
 import { loadCorpus } from '../../src/sandbox/corpus';
@@ -47,7 +48,7 @@ describe('the corpus as sandbox patients', () => {
 describe('development only', () => {
   test('neither the sandbox nor its authorization server starts with SANDBOX=off', async () => {
     const config = loadConfig({ SANDBOX: 'off', DATABASE_URL: ':memory:' } as NodeJS.ProcessEnv);
-    await expect(createSandbox(config, new ClientRegistry(config), [])).rejects.toThrow(/SANDBOX=off/);
+    await expect(createSandbox(config, new ClientRegistry(config), [], systemClock)).rejects.toThrow(/SANDBOX=off/);
     await expect(SandboxAuthServer.create({ sandbox: false, fhirBase: 'http://x/sandbox/fhir', authBase: 'http://x/sandbox/auth', apps: [] })).rejects.toThrow(/SANDBOX=off/);
   });
 

@@ -10,6 +10,7 @@ import type express from 'express';
 import { createApp, createServices, type Services } from '../../src/app';
 import { openAuditStore } from '../../src/audit/open';
 import { loadConfig } from '../../src/config';
+import { epochSeconds, systemClock, type Clock } from '../../src/core/clock';
 
 export const TEST_ISS = 'https://ehr.test/cds-client';
 export const TEST_DTR_CLIENT = 'dtr-test-app';
@@ -31,10 +32,12 @@ export interface TestApp {
   allowFhirServer(url: string): void;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, options: { databaseUrl?: string; schema?: string } = {}): Promise<TestApp> {
+/** `clock`: the service's clock (default the system's); the test clients sign their JWTs by it too. */
+export async function startTestApp(env: Record<string, string> = {}, options: { databaseUrl?: string; schema?: string; clock?: Clock } = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: 'http://payer.test', SANDBOX: 'off', LOG_LEVEL: 'silent', DATABASE_URL: ':memory:', ...env } as NodeJS.ProcessEnv);
-  const store = await openAuditStore(options.databaseUrl ?? config.databaseUrl, { schema: options.schema });
-  const services = await createServices(config, { store });
+  const clock = options.clock ?? systemClock;
+  const store = await openAuditStore(options.databaseUrl ?? config.databaseUrl, { schema: options.schema, clock });
+  const services = await createServices(config, { store, clock });
   const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = randomUUID();
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384' };
@@ -44,12 +47,12 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const base = config.publicBaseUrl;
   const cdsJwt = (path: string, claims: Record<string, unknown> = {}) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' }).setIssuer(TEST_ISS).setAudience(`${base}${path}`)
-      .setIssuedAt().setExpirationTime('5m').setJti(randomUUID()).sign(privateKey);
+      .setIssuedAt(epochSeconds(clock)).setExpirationTime(epochSeconds(clock) + 300).setJti(randomUUID()).sign(privateKey);
   let cached: { token: string; scope: string } | null = null;
   const dtrToken = async (scope = 'system/*.rs system/QuestionnaireResponse.cr admin/audit.rs') => {
     if (cached && cached.scope === scope) return cached.token;
     const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' }).setIssuer(TEST_DTR_CLIENT).setSubject(TEST_DTR_CLIENT)
-      .setAudience(`${base}/auth/token`).setIssuedAt().setExpirationTime('5m').setJti(randomUUID()).sign(privateKey);
+      .setAudience(`${base}/auth/token`).setIssuedAt(epochSeconds(clock)).setExpirationTime(epochSeconds(clock) + 300).setJti(randomUUID()).sign(privateKey);
     const res = await request(app).post('/auth/token').type('form').send({
       grant_type: 'client_credentials', scope,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
