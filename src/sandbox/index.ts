@@ -33,7 +33,7 @@ export async function createSandbox(config: Config, registry: ClientRegistry, se
   const identity = await registerSandboxIdentity(registry, base, clock);
   const dtrApp: SandboxApp = { clientId: config.dtrClientId, redirectPrefixes: [`${base}/dtr/`], scopes: DTR_APP_SCOPES };
   const auth = await SandboxAuthServer.create({ sandbox: config.sandbox, fhirBase, authBase, apps: [dtrApp], clock });
-  const corpus = loadCorpus(SCENARIO_DIR);
+  const corpus = loadCorpus(SCENARIO_DIR, today(clock));
   const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources, startedOn: today(clock) });
   const ehr = new SandboxEhr({
     identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`],

@@ -18,11 +18,12 @@ import { loadCorpus } from '../../src/sandbox/corpus';
 import { createSandbox } from '../../src/sandbox';
 import { ClientRegistry } from '../../src/security/registry';
 import type { PreparedHookCall } from '../../src/sandbox/types';
+import { corpusDate } from '../corpus';
 
 jest.setTimeout(60_000);
 
 describe('the corpus as sandbox patients', () => {
-  const corpus = loadCorpus(SCENARIO_DIR);
+  const corpus = loadCorpus(SCENARIO_DIR, corpusDate());
 
   test('every scenario is a patient with its draft order; no two resources share an id; references follow the renaming', () => {
     expect(corpus.scenarios.length).toBeGreaterThan(50);
@@ -198,6 +199,6 @@ describe('the sandbox EHR with authentication on', () => {
   test('unexpected resources are never part of the seed', async () => {
     const bundles = await services.sandbox!.fhir.search('Patient', '');
     expect(bundles.every((p: FhirResource) => p.resourceType === 'Patient')).toBe(true);
-    expect(bundles.length).toBe(loadCorpus(SCENARIO_DIR).scenarios.length);
+    expect(bundles.length).toBe(loadCorpus(SCENARIO_DIR, corpusDate()).scenarios.length);
   });
 });
