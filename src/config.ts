@@ -22,11 +22,13 @@ export interface Config {
   bodyLimitBytes: number;
   /** Origins allowed for browser CORS requests ('*' for any). */
   corsOrigins: string[] | '*';
-  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir). AUTH=off turns it off. */
+  /** NODE_ENV=production: development conveniences (the sandbox, AUTH=off) refuse to start. */
+  production: boolean;
+  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir): AUTH=on (default) or off; off is refused in production. */
   auth: boolean;
   /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
   trustedClientsFile: string | undefined;
-  /** The embedded sandbox EHR (development only); SANDBOX=off turns it off. */
+  /** The embedded sandbox EHR (development only): SANDBOX=on (default outside production) or off; on is refused in production. */
   sandbox: boolean;
   /** The SMART client id of the DTR app served at /dtr (as registered with the EHR that launches it). */
   dtrClientId: string;
@@ -61,8 +63,25 @@ function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean 
   throw new Error(`${name} must be true or false (got ${env[name]})`);
 }
 
+/**
+ * A flag that accepts exactly `on` or `off` (unset or empty: the default); anything else refuses
+ * to start, so that `SANDBOX=false` never leaves the sandbox on by accident.
+ */
+function onOff(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`${name} must be "on" or "off" (got "${raw}")`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int('PORT', 3000, env);
+  const production = env.NODE_ENV === 'production';
+  const auth = onOff('AUTH', true, env);
+  const sandbox = onOff('SANDBOX', !production, env);
+  if (production && sandbox) throw new Error('SANDBOX=on is refused with NODE_ENV=production: the sandbox EHR mints tokens without authentication and serves test fixtures (development only)');
+  if (production && !auth) throw new Error('AUTH=off is refused with NODE_ENV=production: every client must authenticate in production');
   const cors = env.CORS_ORIGINS?.trim();
   return {
     port,
@@ -75,9 +94,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fhirMaxResponseBytes: int('FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024, env),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 5 * 1024 * 1024, env),
     corsOrigins: !cors || cors === '*' ? '*' : cors.split(',').map((o) => o.trim()),
-    auth: (env.AUTH ?? 'on').toLowerCase() !== 'off',
+    production,
+    auth,
     trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
-    sandbox: (env.SANDBOX ?? 'on').toLowerCase() !== 'off',
+    sandbox,
     dtrClientId: env.DTR_CLIENT_ID || 'kineret-dtr',
     databaseUrl: env.DATABASE_URL || './data/audit.sqlite',
     allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),

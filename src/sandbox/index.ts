@@ -27,6 +27,8 @@ export interface Sandbox {
 
 export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[], clock: Clock): Promise<Sandbox> {
   if (!config.sandbox) throw new Error('the sandbox EHR is development-only and does not start with SANDBOX=off');
+  // Production never reads the test fixtures the sandbox is seeded with.
+  if (config.production) throw new Error('the sandbox EHR is development-only and does not start with NODE_ENV=production');
   const base = config.publicBaseUrl;
   const fhirBase = `${base}${SANDBOX_FHIR_PATH}`;
   const authBase = `${base}${SANDBOX_AUTH_PATH}`;
