@@ -12,6 +12,8 @@ import type { Config } from './config';
 import { POLICY_PATH } from './constants';
 import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
+import { FhirReader } from './fhir/read';
+import { FhirShapes } from './fhir/shapes';
 import { KineretEngine, loadContent } from './core/engine';
 import type { HookDeps } from './crd/hook';
 import { KineretMatcher } from './crd/orders';
@@ -76,6 +78,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
     matcher: new KineretMatcher(content.valueSets),
+    reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl),
     store,
     registry,

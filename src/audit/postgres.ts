@@ -91,8 +91,8 @@ export class PostgresAuditStore implements AuditStore {
     return (await this.pool.query('SELECT * FROM hook_calls WHERE hook_instance = $1 ORDER BY received_at', [hookInstance])).rows.map(rowToHookCall);
   }
 
-  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
-    const r = (await this.pool.query('SELECT * FROM hook_calls WHERE client_iss = $1 AND hook_instance = $2 AND status = 200', [clientIss ?? '', hookInstance])).rows[0];
+  async findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null) {
+    const r = (await this.pool.query('SELECT * FROM hook_calls WHERE client_iss = $1 AND hook_instance = $2 AND request_hash IS NOT DISTINCT FROM $3 AND status = 200', [clientIss ?? '', hookInstance, requestHash])).rows[0];
     return r ? rowToHookCall(r) : undefined;
   }
 

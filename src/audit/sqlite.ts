@@ -79,8 +79,8 @@ export class SqliteAuditStore implements AuditStore {
     return this.db.prepare('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
   }
 
-  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
-    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND status = 200').get(clientIss ?? '', hookInstance);
+  async findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null) {
+    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND request_hash IS ? AND status = 200').get(clientIss ?? '', hookInstance, requestHash);
     return r ? rowToHookCall(r as Record<string, unknown>) : undefined;
   }
 

@@ -150,7 +150,7 @@ class Walk {
       return undefined;
     }
     if (!Array.isArray(raw)) {
-      const one = this.value(raw, type, path);
+      const one = this.value(raw, type, path, true);
       if (one === undefined) return undefined;
       this.report('warning', 'informational', path, `holds a single ${typeName(type)} where FHIR R4 has a list; read as a list of one`);
       return [one];
@@ -195,7 +195,8 @@ class Walk {
     return this.value(raw, type, path);
   }
 
-  private value(raw: unknown, type: string, path: string): unknown {
+  /** `inList`: a single value standing for a list (the message then says FHIR has a list). */
+  private value(raw: unknown, type: string, path: string, inList = false): unknown {
     if (type === 'Resource') return this.resource(raw, path);
     if (type === 'xhtml') {
       if (typeof raw !== 'string') this.report('error', 'value', path, `is ${describe(raw)}, not XHTML text`);
@@ -203,14 +204,14 @@ class Walk {
     }
     if (this.shapes.isPrimitive(type)) {
       if (!this.shapes.primitiveValid(type, raw)) {
-        this.report('error', 'value', path, `is ${describe(raw)}, not ${article(type)} FHIR ${type}`);
+        this.report('error', 'value', path, `is ${describe(raw)}, not ${inList ? `a list of FHIR ${type}` : `${article(type)} FHIR ${type}`}`);
         return undefined;
       }
       return raw;
     }
     if (type.includes('|')) return raw;
     if (!isObject(raw)) {
-      this.report('error', 'structure', path, `is ${describe(raw)} where FHIR R4 has ${article(typeName(type))} ${typeName(type)}`);
+      this.report('error', 'structure', path, `is ${describe(raw)} where FHIR R4 has ${inList ? `a list of ${typeName(type)}${type.includes('.') ? 's' : ''}` : `${article(typeName(type))} ${typeName(type)}`}`);
       return undefined;
     }
     return this.object(raw, type, path, false);

@@ -44,6 +44,15 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
       const body = req.body as Record<string, unknown> | undefined;
       const hookInstance = str(body?.hookInstance) ?? '';
       res.locals.hookInstance = hookInstance;
+      // A call is keyed by client, hookInstance and the digest of its body: a retry (same body) gets the recorded
+      // answer; a reused hookInstance with a different body is a distinct call, answered and recorded as such.
+      const requestHash = createHash('sha256').update(JSON.stringify(req.body)).digest('hex');
+      const answered = hookInstance ? await deps.store.findAnsweredCall(caller.iss, hookInstance, requestHash) : undefined;
+      if (answered) {
+        res.setHeader('X-Replayed-From', answered.requestId);
+        res.status(200).json(answered.response);
+        return;
+      }
       const result = await handleHook(req.params.id, req.body, deps, caller);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const context = body?.context as Record<string, unknown> | undefined;
@@ -58,7 +67,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
         durationMs: ms,
         status: result.status as number,
         response: result.body,
-        requestHash: createHash('sha256').update(JSON.stringify(req.body)).digest('hex'),
+        requestHash,
       };
       let outcome: 'recorded' | 'duplicate';
       try {
@@ -69,19 +78,16 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
         return;
       }
       if (outcome === 'duplicate') {
-        // A retry of the very same call gets the answer already given (and recorded), not a new one.
-        const earlier = await deps.store.findAnsweredCall(caller.iss, hookInstance);
-        if (earlier && earlier.requestHash === call.requestHash) {
-          res.setHeader('X-Replayed-From', earlier.requestId);
-          res.status(200).json(earlier.response);
-          return;
-        }
-        const conflict = { error: 'duplicate-hook-instance', message: `hookInstance ${hookInstance} was already answered for this client with a different request; send a new hookInstance for a new call` };
-        await deps.store.recordHook({ ...call, requestId: randomUUID(), status: 409, response: conflict }, []).catch(() => undefined);
-        res.status(409).json(conflict);
+        // A concurrent retry of the very same call was answered first: give the answer already recorded.
+        const earlier = await deps.store.findAnsweredCall(caller.iss, hookInstance, requestHash);
+        if (!earlier) throw new Error(`hook call ${hookInstance} reported as a duplicate, but no answered call is recorded`);
+        res.setHeader('X-Replayed-From', earlier.requestId);
+        res.status(200).json(earlier.response);
         return;
       }
-      deps.log.info({ requestId: call.requestId, hookInstance, service: req.params.id, status: result.status, kineretOrders: result.meta.kineretOrders.length, queries: result.meta.queries, problems: result.meta.problems.length, ms: Math.round(ms) }, 'hook answered');
+      const meta = result.meta;
+      deps.log.info({ requestId: call.requestId, hookInstance, service: req.params.id, status: result.status, kineretOrders: meta.kineretOrders.length, queries: meta.queries, problems: meta.problems, ms: Math.round(ms) }, 'hook answered');
+      if (meta.warnings.length) deps.log.warn({ requestId: call.requestId, hookInstance, warnings: meta.warnings.slice(0, 20), count: meta.warnings.length }, 'hook request read leniently');
       res.setHeader('Server-Timing', `hook;dur=${ms.toFixed(1)}`);
       res.status(result.status).json(result.body);
     } catch (e) {

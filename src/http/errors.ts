@@ -51,6 +51,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (e.type === 'entity.parse.failed') return sendError(req, res, 400, 'invalid-json', `the body is not valid JSON: ${e.message}`);
   if (e.type === 'entity.too.large') return sendError(req, res, 413, 'payload-too-large', 'the request body is over the size limit');
   if (e.status && e.status >= 400 && e.status < 500) return sendError(req, res, e.status, 'bad-request', e.message ?? 'bad request');
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', error: String(err) }));
+  // A defect, not an expected failure: logged with its stack, answered 500 (an OperationOutcome on /fhir).
+  const stack = err instanceof Error ? err.stack : undefined;
+  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', requestId: res.locals.requestId, method: req.method, path: req.path, error: String(err), stack }));
   sendError(req, res, 500, 'internal-error', 'the service failed to handle the request');
 };

@@ -4,8 +4,9 @@ import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Param
 import { CONTENT_BASE } from '../constants';
 import { nowIso, today } from '../core/clock';
 import { CONTENT_TYPES, isContentType } from '../dtr/content';
-import { evaluateOperation, outcome, populateOperation, questionnairePackage, runDetermination, type DtrDeps, type FhirResult } from '../dtr/operations';
+import { evaluateOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
 import type { AuditStore, DtrEventRecord } from '../audit/store';
+import type { Logger } from '../log';
 
 function send(res: Response, result: FhirResult): void {
   res.status(result.status).type('application/fhir+json').send(JSON.stringify(result.body));
@@ -100,13 +101,18 @@ function summary(result: FhirResult): unknown {
   return { status: result.status, decision: body.parameter?.find((p) => p.name === 'decision')?.valueCode ?? null, parameters: body.parameter?.map((p) => p.name) };
 }
 
-export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
+export function fhirRouter(deps: DtrDeps & { store: AuditStore; log: Logger }): Router {
   const router = Router();
+  /** Sloppy-but-clear input read as meant: logged (ids and element paths only), the sender may fix it. */
+  const logWarnings = (res: Response, result: FhirResult) => {
+    if (result.warnings?.length) deps.log.warn({ requestId: res.locals.requestId, client: res.locals.clientId, warnings: result.warnings.slice(0, 20), count: result.warnings.length }, 'FHIR input read leniently');
+  };
   const base = deps.content.fhirBase;
   const audited = (kind: DtrEventRecord['kind'], run: (body: unknown) => Promise<FhirResult>) =>
     async (req: { body: unknown }, res: Response, next: (e: unknown) => void) => {
       try {
         const result = await run(req.body);
+        logWarnings(res, result);
         await deps.store.recordDtrEvent({ kind, clientId: (res.locals.clientId as string | undefined) ?? null, patientId: patientOf(req.body), detail: summary(result) });
         send(res, result);
       } catch (e) {
@@ -139,19 +145,19 @@ export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
 
   router.post('/fhir/QuestionnaireResponse/\\$evaluate', audited('determination', (body) => evaluateOperation(body, deps)));
 
+  // A response alone is stored without a determination; with its record (Parameters: response, data, date) it is evaluated against it.
   router.post('/fhir/QuestionnaireResponse', async (req, res, next) => {
     try {
-      const qr = req.body as QuestionnaireResponse;
-      if (qr?.resourceType !== 'QuestionnaireResponse') return send(res, outcome(400, 'invalid', 'the body must be a QuestionnaireResponse'));
-      if (!qr.subject?.reference) return send(res, outcome(422, 'required', 'the response has no subject'));
-      const determination = await runDetermination(qr, undefined, undefined, deps);
-      if (determination.status !== 200) return send(res, determination);
-      const id = await deps.store.saveResponse(qr, determination.body as Parameters);
-      const stored = (await deps.store.getResponse(id))!;
-      await deps.store.recordDtrEvent({ kind: 'response', clientId: (res.locals.clientId as string | undefined) ?? null, patientId: qr.subject.reference ?? null, detail: { id, ...summary(determination) as object } });
+      const { result, stored } = await submitResponse(req.body, deps);
+      logWarnings(res, result);
+      if (!stored) return send(res, result);
+      const id = await deps.store.saveResponse(stored.response, stored.determination);
+      const saved = (await deps.store.getResponse(id))!;
+      const determination: FhirResult = { status: stored.determination.resourceType === 'Parameters' ? 200 : 404, body: stored.determination };
+      await deps.store.recordDtrEvent({ kind: 'response', clientId: (res.locals.clientId as string | undefined) ?? null, patientId: stored.response.subject?.reference ?? null, detail: { id, ...summary(determination) as object } });
       res.setHeader('Location', `${base}/QuestionnaireResponse/${id}/_history/1`);
       res.setHeader('Link', `<${base}/QuestionnaireResponse/${id}/$determination>; rel="determination"`);
-      send(res, { status: 201, body: stored.response });
+      send(res, { status: 201, body: saved.response });
     } catch (e) {
       next(e);
     }
@@ -159,7 +165,9 @@ export function fhirRouter(deps: DtrDeps & { store: AuditStore }): Router {
 
   router.get('/fhir/QuestionnaireResponse/:id/\\$determination', async (req, res) => {
     const found = await deps.store.getResponse(req.params.id);
-    send(res, found ? { status: 200, body: found.determination } : outcome(404, 'not-found', `QuestionnaireResponse/${req.params.id} is not known`));
+    if (!found) return send(res, outcome(404, 'not-found', `QuestionnaireResponse/${req.params.id} is not known`));
+    // Stored without its record: the OperationOutcome saying there is no determination.
+    send(res, { status: found.determination.resourceType === 'Parameters' ? 200 : 404, body: found.determination });
   });
   router.get('/fhir/QuestionnaireResponse/:id', async (req, res) => {
     const found = await deps.store.getResponse(req.params.id);

@@ -8,7 +8,7 @@ import { CRITERIA_CODE_SYSTEM, DTR } from '../../src/constants';
 import { CRITERIA_CODE_SYSTEM_RESOURCE } from '../../src/core/criteria';
 import type { Answer } from '../../src/core/types';
 import { flattenAnswers } from '../../src/dtr/answers';
-import { EXT, parseCqlIdentifier, populate } from '../../src/dtr/populate';
+import { parseCqlIdentifier, populate } from '../../src/dtr/populate';
 import { CQL_DIR } from '../../src/paths';
 import { fixedClock } from '../../src/core/clock';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
@@ -57,7 +57,7 @@ function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResp
     const docChild = all.find((i) => i.linkId === `${a.linkId}.text`);
     const target = docChild && a.valueString !== undefined ? docChild : a.hasAttachment ? all.find((i) => i.linkId === `${a.linkId}.file`) : all.find((i) => i.linkId === a.linkId);
     expect({ linkId: a.linkId, found: Boolean(target) }).toEqual({ linkId: a.linkId, found: true });
-    const originExt = [{ url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: a.origin ?? 'manual' }, { url: 'author', extension: [{ url: 'practitioner', valueReference: { reference: 'Practitioner/dr-rheum' } }] }] }];
+    const originExt = [{ url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: a.origin ?? 'manual' }, { url: 'author', extension: [{ url: 'practitioner', valueReference: { reference: 'Practitioner/dr-rheum' } }] }] }];
     const values =
       a.valueCodes?.map((code) => ({ valueCoding: { code } })) ??
       (a.valueCode !== undefined ? [{ valueCoding: { code: a.valueCode } }]
@@ -67,7 +67,10 @@ function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResp
         : [{ valueString: a.valueString }]);
     target!.answer = values.map((v) => ({ ...v, extension: originExt })) as never;
   }
-  out.status = 'completed';
+  // Completed when every required item is answered (the form would not let it be submitted otherwise); else a partial, in-progress response.
+  const requiredIds = items(q.item).filter((i) => i.required).map((i) => i.linkId);
+  const answered = new Set(responseItems(out.item).filter((i) => i.answer?.length).map((i) => i.linkId));
+  out.status = requiredIds.every((id) => answered.has(id)) ? 'completed' : 'in-progress';
   return out;
 }
 
@@ -322,6 +325,7 @@ describe('population and determination over the corpus', () => {
         resourceType: 'Parameters',
         parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }],
       });
+      expect({ scenario: s.name, status: det.status, body: det.status === 200 ? null : det.body }).toEqual({ scenario: s.name, status: 200, body: null });
       const card = hook.body.cards[0].detail as string;
       for (const c of (det.body as Parameters).parameter!.filter((p) => p.name === 'criterion')) {
         const display = c.part!.find((x) => x.name === 'code')!.valueCoding!.display!;
@@ -350,24 +354,44 @@ describe('population and determination over the corpus', () => {
     expect(override.find((x) => x.name === 'source')!.valueCode).toBe('clinician');
   });
 
-  it('POST /fhir/QuestionnaireResponse stores a completed response and answers 201 with its determination available', async () => {
+  it('POST /fhir/QuestionnaireResponse with its record (Parameters: response, data) stores it, and its determination is the one of that record', async () => {
+    const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+    const qr = answer(await populateScenario(s), s.answers!);
+    expect(qr.status).toBe('completed');
+    const res = await fhirPost('/fhir/QuestionnaireResponse', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }] });
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
+    const id = res.body.id;
+    expect(res.body).toMatchObject({ resourceType: 'QuestionnaireResponse', id, status: 'completed', subject: qr.subject });
+    const det = await get(`/fhir/QuestionnaireResponse/${id}/$determination`);
+    expect(det.status).toBe(200);
+    // The same as $evaluate with that record at the same date: approved (the stub Patient once made it pended).
+    const evaluated = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }] });
+    expect(det.body).toEqual(evaluated.body);
+    expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBe('approved');
+    expect((await get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+  });
+
+  it('a response stored without its record says it has no determination instead of evaluating a stub', async () => {
     const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
     const qr = answer(await populateScenario(s), s.answers!);
     const res = await fhirPost('/fhir/QuestionnaireResponse', qr);
     expect(res.status).toBe(201);
-    expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
-    const id = res.body.id;
-    const det = await get(`/fhir/QuestionnaireResponse/${id}/$determination`);
-    expect(det.status).toBe(200);
-    expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBeDefined();
-    expect((await get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+    const det = await get(`/fhir/QuestionnaireResponse/${res.body.id}/$determination`);
+    expect(det.status).toBe(404);
+    expect(det.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found',
+      diagnostics: 'no determination: the response was stored without the patient\'s record; submit it as Parameters with "response" and "data", or use $evaluate' }] });
   });
 
-  it('$evaluate rejects malformed input with an OperationOutcome', async () => {
-    expect((await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [] })).status).toBe(400);
-    const bad = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: { resourceType: 'QuestionnaireResponse', status: 'completed' } }] });
-    expect(bad.status).toBe(422);
-    expect(bad.body.resourceType).toBe('OperationOutcome');
+  it('$evaluate without a response, or without the record, is a 400 naming the missing parameter', async () => {
+    const none = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [] });
+    expect(none.status).toBe(400);
+    expect(none.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'required', diagnostics: 'parameter "response" (a QuestionnaireResponse) is required' }] });
+    const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+    const noData = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: await populateScenario(s) }] });
+    expect(noData.status).toBe(400);
+    expect(noData.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'required',
+      diagnostics: 'parameter "data" (a Bundle with the patient\'s record) is required: the determination is evaluated against that record' }] });
   });
 
   it('$populate fills a response from a data Bundle, SDC style', async () => {

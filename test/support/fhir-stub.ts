@@ -17,6 +17,8 @@ export interface StubOptions {
 export interface FhirStub {
   url: string;
   requests: string[];
+  /** The Authorization header of each request (undefined: none sent). */
+  authorizations: (string | undefined)[];
   options: StubOptions;
   close(): Promise<void>;
 }
@@ -33,8 +35,10 @@ function codesOf(r: FhirResource): string[] {
 
 export async function startFhirStub(resources: FhirResource[], options: StubOptions = {}): Promise<FhirStub> {
   const requests: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');
+    authorizations.push(req.headers.authorization);
     const respond = () => {
       if (options.failWith) {
         res.writeHead(options.failWith, { 'Content-Type': 'application/fhir+json' });
@@ -91,6 +95,7 @@ export async function startFhirStub(resources: FhirResource[], options: StubOpti
   return {
     url: `http://127.0.0.1:${port}/fhir`,
     requests,
+    authorizations,
     options,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
