@@ -167,10 +167,8 @@ class Walk {
       const v = this.value(item, type, `${path}[${i}]`);
       if (v !== undefined) out.push(v);
     });
-    if (out.length === 0) {
-      if (items.length === 0) this.report('warning', 'informational', path, 'is an empty list; read as absent');
-      return undefined;
-    }
+    // An empty list (common in searchsets with no match) plainly means nothing: absent, without a warning.
+    if (out.length === 0) return undefined;
     return out;
   }
 

@@ -12,6 +12,8 @@ export interface StubOptions {
   failWith?: number;
   garbage?: boolean;
   endlessPages?: boolean;
+  /** Answer searches with every resource of the type, whoever the patient (a leaking EHR). */
+  ignorePatient?: boolean;
 }
 
 export interface FhirStub {
@@ -63,7 +65,7 @@ export async function startFhirStub(resources: FhirResource[], options: StubOpti
       const practitioner = url.searchParams.get('practitioner');
       const codes = url.searchParams.get('code')?.split(',');
       let matches = resources.filter((r) => r.resourceType === type);
-      if (patient) matches = matches.filter((r) => patientOf(r) === patient);
+      if (patient && !options.ignorePatient) matches = matches.filter((r) => patientOf(r) === patient);
       if (practitioner) matches = matches.filter((r) => (r as { practitioner?: { reference?: string } }).practitioner?.reference?.endsWith(`Practitioner/${practitioner}`));
       if (codes) matches = matches.filter((r) => codesOf(r).some((c) => codes.includes(c)));
       const pageSize = options.pageSize ?? 1000;
