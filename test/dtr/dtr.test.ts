@@ -13,6 +13,7 @@ import { CQL_DIR } from '../../src/paths';
 import { fixedClock } from '../../src/core/clock';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { orderSignRequest, splitScenario } from '../hook-requests';
+import { answer as answerResponse, items, populateScenario as populateResponse, responseItems } from '../support/responses';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 
@@ -31,48 +32,8 @@ const scenarios = loadScenarios();
 const fhirPost = (p: string, body: unknown) => t.fhirPost(p, body);
 const get = (p: string, query?: Record<string, string | number>) => t.fhirGet(p, query);
 
-function items(list: QuestionnaireItem[] | undefined): QuestionnaireItem[] {
-  return (list ?? []).flatMap((i) => [i, ...items(i.item)]);
-}
-function responseItems(list: QuestionnaireResponseItem[] | undefined): QuestionnaireResponseItem[] {
-  return (list ?? []).flatMap((i) => [i, ...responseItems(i.item), ...(i.answer ?? []).flatMap((a) => responseItems(a.item))]);
-}
-
-async function populateScenario(s: ScenarioFile): Promise<QuestionnaireResponse> {
-  const { order } = splitScenario(s);
-  const { response } = await populate({
-    questionnaire: q,
-    context: { patient: `Patient/${splitScenario(s).patientId}`, coverage: 'Coverage/cov', order: `MedicationRequest/${order.id}` },
-    now: `${s.evaluationDate}T12:00:00.000Z`,
-    evaluate: () => services.engine.evaluateLibraries(s.bundle, { evaluationDate: s.evaluationDate, ...s.options }),
-  });
-  return response;
-}
-
-/** Writes scripted clinician answers into a response, the way a form would. */
-function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResponse {
-  const out = structuredClone(qr);
-  const all = responseItems(out.item);
-  for (const a of answers) {
-    const docChild = all.find((i) => i.linkId === `${a.linkId}.text`);
-    const target = docChild && a.valueString !== undefined ? docChild : a.hasAttachment ? all.find((i) => i.linkId === `${a.linkId}.file`) : all.find((i) => i.linkId === a.linkId);
-    expect({ linkId: a.linkId, found: Boolean(target) }).toEqual({ linkId: a.linkId, found: true });
-    const originExt = [{ url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: a.origin ?? 'manual' }, { url: 'author', extension: [{ url: 'practitioner', valueReference: { reference: 'Practitioner/dr-rheum' } }] }] }];
-    const values =
-      a.valueCodes?.map((code) => ({ valueCoding: { code } })) ??
-      (a.valueCode !== undefined ? [{ valueCoding: { code: a.valueCode } }]
-        : a.valueBoolean !== undefined ? [{ valueBoolean: a.valueBoolean }]
-        : a.valueDecimal !== undefined ? [{ valueDecimal: a.valueDecimal }]
-        : a.hasAttachment ? [{ valueAttachment: { contentType: 'application/pdf', data: 'JVBERi0=' } }]
-        : [{ valueString: a.valueString }]);
-    target!.answer = values.map((v) => ({ ...v, extension: originExt })) as never;
-  }
-  // Completed when every required item is answered (the form would not let it be submitted otherwise); else a partial, in-progress response.
-  const requiredIds = items(q.item).filter((i) => i.required).map((i) => i.linkId);
-  const answered = new Set(responseItems(out.item).filter((i) => i.answer?.length).map((i) => i.linkId));
-  out.status = requiredIds.every((id) => answered.has(id)) ? 'completed' : 'in-progress';
-  return out;
-}
+const populateScenario = (s: ScenarioFile) => populateResponse(services.engine, q, s);
+const answer = (qr: QuestionnaireResponse, answers: Answer[]) => answerResponse(q, qr, answers);
 
 describe('the Questionnaire', () => {
   let all: QuestionnaireItem[];
