@@ -9,22 +9,20 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import * as cql from 'cql-execution';
-import { codeServiceFor, liftContainedMedications, toPlain } from './cql-data';
+import type * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
-import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
+import type { Bundle, ValueSet } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
 import { ELM_DIR, VALUESET_DIR } from '../paths';
+import { toPlain } from './cql-data';
+import { EvaluationInputError, LibraryEvaluator, resolveLibrary, type LibraryResults } from './evaluator';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
   CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
 } from './types';
 
-/** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
-export class EvaluationInputError extends Error {
-  override readonly name = 'EvaluationInputError';
-}
+export { EvaluationInputError };
 
 export interface LoadedContent {
   elm: Record<string, unknown>;
@@ -49,10 +47,13 @@ type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 
 const STOCK_OPTIONS = { requireProfileTagging: false };
 
+/**
+ * The server's evaluation of the policy library: the shared LibraryEvaluator (./evaluator.ts) over
+ * the ELM and value sets on disk, with the data source chosen at construction, and typed results.
+ */
 export class KineretEngine {
   readonly source: DataSourceKind;
-  private readonly library: cql.Library;
-  private readonly codeService: cql.CodeService;
+  private readonly evaluator: LibraryEvaluator;
   /** Stock source only: the FHIR model info parsed once; each request gets a source whose prototype is this one. */
   private stockTemplate: CqlPatientSource | undefined;
   /** A second, instrumented copy of the library, made on the first timed evaluation. */
@@ -62,69 +63,44 @@ export class KineretEngine {
     readonly content: LoadedContent = loadContent(),
     options: EngineOptions = {},
   ) {
-    this.library = this.resolveLibrary();
     if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
-    this.codeService = codeServiceFor(content.valueSets);
     this.source = options.source ?? 'fast';
+    this.evaluator = new LibraryEvaluator(content.elm, content.valueSets, MAIN_LIBRARY, (bundle) => this.sourceFor(bundle));
     // The FHIR model info is parsed here, at start-up, rather than in the first request.
     if (this.source === 'fast') fhirModelInfo();
     if (this.source === 'stock') this.stockTemplate = PatientSource.FHIRv401(STOCK_OPTIONS);
   }
 
-  private resolveLibrary(): cql.Library {
-    const repository = new cql.Repository(this.content.elm as Record<string, never>);
-    const library = repository.resolve(MAIN_LIBRARY, undefined) as cql.Library | undefined;
-    if (!library) throw new Error(`library ${MAIN_LIBRARY} could not be resolved`);
-    return library;
-  }
-
-  /** A data source for one request, over the bundle with contained Medications lifted. */
+  /** A data source for one request (the evaluator has lifted contained Medications already). */
   private sourceFor(bundle: Bundle): cql.DataProvider {
-    const lifted = liftContainedMedications(bundle);
-    if (this.source === 'fast') return new FastPatientSource([lifted]);
+    if (this.source === 'fast') return new FastPatientSource([bundle]);
     if (this.source === 'stock-per-request') {
       const fresh = PatientSource.FHIRv401(STOCK_OPTIONS);
-      fresh.loadBundles([lifted]);
+      fresh.loadBundles([bundle]);
       return fresh;
     }
     this.stockTemplate ??= PatientSource.FHIRv401(STOCK_OPTIONS);
     const source = Object.create(this.stockTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
     source._index = 0;
-    source._bundles = [lifted];
+    source._bundles = [bundle];
     return source;
   }
 
   /** Evaluates every definition of the main library for the patient in `bundle`. */
   async evaluateRaw(bundle: Bundle, options: EvaluateOptions): Promise<RawEvaluation> {
-    const patientId = patientIdOf(bundle);
-    const evaluationDate = options.evaluationDate;
-    const executionDateTime = parseExecutionDate(evaluationDate);
-    const parameters = {
-      // cql-execution type-checks parameters: absent tuple elements must be left out, not null.
-      Answers: (options.answers ?? []).map(
-        (a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== null && v !== undefined)),
-      ),
-      'Order Id': options.orderId ?? null,
-      'Kineret Is Non-Preferred': options.nonPreferred ?? false,
-    };
-    const listener = options.timing ? new TimingListener() : undefined;
-    const library = listener ? (this.timedLibrary ??= instrumentLibrary(this.resolveLibrary())) : this.library;
-    const executor = new cql.Executor(library, this.codeService, parameters, listener);
-    const results = await executor.exec(this.sourceFor(bundle), executionDateTime);
-    const patientResults = results.patientResults[patientId] as Record<string, unknown> | undefined;
-    if (!patientResults) throw new EvaluationInputError(`no results for Patient/${patientId}`);
-    return { patientId, results: patientResults, evaluationDate, ...(listener ? { timings: listener.timings() } : {}) };
+    if (!options.timing) return this.evaluator.evaluateRaw(bundle, options);
+    const listener = new TimingListener();
+    const library = (this.timedLibrary ??= instrumentLibrary(resolveLibrary(this.content.elm, MAIN_LIBRARY)));
+    const raw = await this.evaluator.evaluateRaw(bundle, options, { library, listener });
+    return { ...raw, timings: listener.timings() };
   }
 
   /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
-  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<Record<string, Record<string, unknown>>> {
-    const { results } = await this.evaluateRaw(bundle, options);
-    const plain: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(results)) plain[name] = toPlain(value);
-    return { [MAIN_LIBRARY]: plain };
+  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<LibraryResults> {
+    return this.evaluator.evaluateLibraries(bundle, options);
   }
 
-  /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
+/** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
   async evaluate(bundle: Bundle, options: EvaluateOptions): Promise<Evaluation> {
     const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);
     const str = (name: string): string | null => (typeof results[name] === 'string' ? (results[name] as string) : null);
@@ -150,26 +126,6 @@ export class KineretEngine {
       prefill,
     };
   }
-}
-
-export { liftContainedMedications };
-
-function patientIdOf(bundle: Bundle): string {
-  if (!bundle || bundle.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) {
-    throw new EvaluationInputError('patient data must be a FHIR Bundle with entries');
-  }
-  const patients = bundle.entry.map((e) => e.resource).filter((r): r is FhirResource & { resourceType: 'Patient' } => r?.resourceType === 'Patient');
-  if (patients.length !== 1) throw new EvaluationInputError(`patient data must hold exactly one Patient (found ${patients.length})`);
-  const id = patients[0].id;
-  if (!id) throw new EvaluationInputError('the Patient resource has no id');
-  return id;
-}
-
-function parseExecutionDate(value: string): cql.DateTime {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T12:00:00.000Z` : value;
-  const parsed = cql.DateTime.parse(date);
-  if (!parsed) throw new EvaluationInputError(`invalid evaluation date: ${value}`);
-  return parsed;
 }
 
 function toCriterion(value: unknown): CriterionResult {

@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import type { Medication, MedicationRequest, OperationOutcome, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
-import { DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
+import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
 import { FhirClient } from '../fhir/client';
@@ -69,7 +69,7 @@ interface Configuration {
 
 /** davinci-crd.configuration: honoured when present, never required; unknown options ignored. */
 function readConfiguration(extension: Record<string, unknown> | undefined): Configuration {
-  const raw = extension?.['davinci-crd.configuration'];
+  const raw = extension?.[CRD.configuration];
   const c = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   const flag = (key: string) => (typeof c[key] === 'boolean' ? (c[key] as boolean) : true);
   const max = typeof c['max-cards'] === 'number' && Number.isInteger(c['max-cards']) && (c['max-cards'] as number) >= 0 ? (c['max-cards'] as number) : 10;

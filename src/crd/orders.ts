@@ -5,6 +5,7 @@
  */
 import type { Bundle, CodeableConcept, FhirResource, Medication, MedicationRequest, ValueSet } from 'fhir/r4';
 import { SYSTEMS } from '../constants';
+import { referenceId } from '../fhir/references';
 
 const ANAKINRA_INGREDIENT = '72435';
 const NAME = /\b(anakinra|kineret)\b/i;
@@ -57,7 +58,7 @@ export function medicationRequestsOf(bundle: Bundle): MedicationRequest[] {
 export function referenceLookup<T extends FhirResource>(resources: FhirResource[], type: T['resourceType']): (reference: string) => T | undefined {
   const byId = new Map(resources.filter((r) => r.resourceType === type && r.id).map((r) => [r.id!, r as T] as const));
   return (reference) => {
-    const m = new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(reference);
-    return m ? byId.get(m[1]) : undefined;
+    const id = referenceId(reference, type);
+    return id ? byId.get(id) : undefined;
   };
 }

@@ -6,6 +6,7 @@ import type {
   Coding, Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer,
 } from 'fhir/r4';
 import { itemExpression, type IssueInput } from '../fhir/outcome';
+import { parseReference } from '../fhir/references';
 import type { Answer } from '../core/types';
 import { DTR } from '../constants';
 
@@ -57,8 +58,8 @@ export function flattenAnswers(response: QuestionnaireResponse): Answer[] {
 export function responseContext(response: QuestionnaireResponse): { coverage?: string; order?: string } {
   const refs = (response.extension ?? []).filter((e) => e.url === DTR.qrContext).map((e) => e.valueReference?.reference ?? '');
   return {
-    coverage: refs.find((r) => /(^|\/)Coverage\//.test(r)),
-    order: refs.find((r) => /(^|\/)(MedicationRequest)\//.test(r)),
+    coverage: refs.find((r) => parseReference(r)?.type === 'Coverage'),
+    order: refs.find((r) => parseReference(r)?.type === 'MedicationRequest'),
   };
 }
 

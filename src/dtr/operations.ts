@@ -11,6 +11,7 @@ import type {
   Questionnaire, QuestionnaireResponse,
 } from 'fhir/r4';
 import type { Config } from '../config';
+import { DTR } from '../constants';
 import { nowIso, today, type Clock } from '../core/clock';
 import { patientMismatches, type Located } from '../core/consistency';
 import type { TypeRequirement } from '../core/data-requirements';
@@ -185,7 +186,7 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
     const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
     const bundle: Bundle = {
       resourceType: 'Bundle',
-      meta: { profile: ['http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle'] },
+      meta: { profile: [DTR.qpackageBundleProfile] },
       type: 'collection',
       timestamp: nowIso(deps.clock),
       entry: [q, response, ...libraries, ...valueSets].map((resource) => ({ fullUrl: resourceUrl(resource, deps.content.fhirBase), resource })),

@@ -16,6 +16,7 @@ import type {
   QuestionnaireResponseItemAnswer,
 } from 'fhir/r4';
 import { CRD, DTR } from '../constants';
+import type { LibraryResults } from '../core/evaluator';
 import { issue as buildIssue, itemExpression, operationOutcome } from '../fhir/outcome';
 
 
@@ -31,7 +32,7 @@ export interface LaunchContext {
 }
 
 /** Results of evaluating the questionnaire's libraries: library name -> definition name -> value. */
-export type LibraryResults = Record<string, Record<string, unknown>>;
+export type { LibraryResults };
 
 export interface PopulateInput {
   questionnaire: Questionnaire;

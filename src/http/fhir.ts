@@ -1,8 +1,9 @@
 /** The DTR FHIR endpoint under /fhir: content read/search, ValueSet/$expand and the DTR operations. */
 import { Router, type Response } from 'express';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
-import { CONTENT_BASE } from '../constants';
+import { CONTENT_BASE, DTR } from '../constants';
 import { nowIso, today } from '../core/clock';
+import { parseReference } from '../fhir/references';
 import { CONTENT_TYPES, isContentType } from '../dtr/content';
 import { evaluateOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
 import type { AuditStore, DtrEventRecord } from '../audit/store';
@@ -34,9 +35,9 @@ function capabilityStatement(base: string, date: string): CapabilityStatement {
     ],
     ...(type === 'Questionnaire'
       ? { operation: [
-          { name: 'questionnaire-package', definition: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/questionnaire-package' },
-          { name: 'populate', definition: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate' },
-          { name: 'log-questionnaire-errors', definition: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/log-questionnaire-errors' },
+          { name: 'questionnaire-package', definition: DTR.questionnairePackageOperation },
+          { name: 'populate', definition: DTR.populateOperation },
+          { name: 'log-questionnaire-errors', definition: DTR.logQuestionnaireErrorsOperation },
         ] }
       : {}),
     ...(type === 'ValueSet' ? { operation: [{ name: 'expand', definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand' }] } : {}),
@@ -50,7 +51,7 @@ function capabilityStatement(base: string, date: string): CapabilityStatement {
     implementation: { description: 'Da Vinci DTR STU 2.0.1 payer endpoint for Kineret (anakinra)', url: base },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    instantiates: ['http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service'],
+    instantiates: [DTR.payerServiceCapabilities],
     rest: [
       {
         mode: 'server',
@@ -89,7 +90,7 @@ function patientOf(body: unknown): string | null {
   for (const p of params) {
     const ref = p.valueReference?.reference ?? (p.resource as { subject?: { reference?: string }; beneficiary?: { reference?: string } } | undefined)?.subject?.reference
       ?? (p.resource as { beneficiary?: { reference?: string } } | undefined)?.beneficiary?.reference;
-    if (ref && /(^|\/)Patient\//.test(ref)) return ref;
+    if (parseReference(ref)?.type === 'Patient') return ref!;
   }
   const subject = (body as QuestionnaireResponse | undefined)?.subject?.reference;
   return subject ?? null;

@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import { parseReference } from '../fhir/references';
 import { FhirShapes } from '../fhir/shapes';
 import { shiftResource } from './shift-dates';
 import type { SandboxScenario } from './types';
@@ -30,7 +31,6 @@ interface ScenarioFile {
   bundle?: Bundle;
 }
 
-const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** Renames ids and references inside one value (recursively), leaving Patient references alone. */
 function rewrite(value: unknown, prefix: string): unknown {
@@ -39,8 +39,9 @@ function rewrite(value: unknown, prefix: string): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (key === 'reference' && typeof v === 'string') {
-      const m = REFERENCE.exec(v);
-      out[key] = m && m[1] !== 'Patient' ? `${m[1]}/${prefix}-${m[2]}` : v;
+      // Relative references only ('Type/id'); the Patient keeps its id.
+      const ref = parseReference(v);
+      out[key] = ref && v === `${ref.type}/${ref.id}` && ref.type !== 'Patient' ? `${ref.type}/${prefix}-${ref.id}` : v;
     } else out[key] = rewrite(v, prefix);
   }
   return out;
