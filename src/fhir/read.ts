@@ -100,7 +100,7 @@ class Walk {
     }
     const base = path ?? type;
     if (expectedTypes && !expectedTypes.includes(type)) {
-      this.report('error', 'structure', base, `is a ${type}, where ${expectedTypes.join(' or ')} belongs`);
+      this.report('error', 'structure', path ? `${path}.resourceType` : 'resourceType', `is ${type}, where ${expectedTypes.join(' or ')} belongs`);
       return undefined;
     }
     if (value.id !== undefined && !(typeof value.id === 'string' && FHIR_ID.test(value.id))) {
