@@ -39,6 +39,14 @@ describe('one patient per call', () => {
       diagnostics: `prefetch.patient (Patient/${other}) is Patient/${other}, but context.patientId is Patient/ra-tnf: one request is about one patient` }] });
   });
 
+  it('order-select: a draft order for another patient is refused too', async () => {
+    const req = orderSignRequest(scenario);
+    (req.context.draftOrders.entry[0].resource as MedicationRequest).subject = { reference: `Patient/${other}` };
+    const res = await t.post('/cds-services/crd-order-select', { ...req, hook: 'order-select', prefetch: undefined, context: { ...req.context, selections: ['MedicationRequest/kineret-order'] } });
+    expect(res.status).toBe(422);
+    expect(res.body.operationOutcome.issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression])).toEqual([['business-rule', ['MedicationRequest.subject']]]);
+  });
+
   it('a draft order for another patient is refused', async () => {
     const req = orderSignRequest(scenario);
     (req.context.draftOrders.entry[0].resource as MedicationRequest).subject = { reference: `Patient/${other}` };
