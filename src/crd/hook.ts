@@ -100,9 +100,12 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   }
 }
 
+const OUT_OF_TIME = 'the policy could not be evaluated for every order within the time allowed for an answer';
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function answerHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller, meta: HookMeta): Promise<HookResult> {
+  const started = performance.now();
   const service = deps.services.find((s) => s.id === serviceId);
   if (!service) return { status: 404, body: { error: 'unknown-service', message: `no CDS service with id ${serviceId}` }, meta };
 
@@ -203,7 +206,22 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
   const problems = data.problems.filter((p) => !p.startsWith('prefetch'));
 
   const assessments: OrderAssessment[] = [];
+  // One evaluation cannot be interrupted (it runs on the event loop until a worker pool takes it),
+  // but the next one does not start once the hook budget is spent: those orders are answered as
+  // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
+  const deadline = started + deps.config.hookBudgetMs;
+  const tooLarge = (data.bundle.entry?.length ?? 0) > deps.config.maxPrefetchResources;
+  if (tooLarge) problems.push(`the patient record holds more than ${deps.config.maxPrefetchResources} resources, more than this service evaluates in one call`);
   for (const order of kineret) {
+    if (tooLarge) {
+      assessments.push({ order, evaluation: null });
+      continue;
+    }
+    if (performance.now() > deadline) {
+      if (!problems.includes(OUT_OF_TIME)) problems.push(OUT_OF_TIME);
+      assessments.push({ order, evaluation: null });
+      continue;
+    }
     try {
       const evaluation = await deps.engine.evaluate(data.bundle, {
         orderId: order.id,

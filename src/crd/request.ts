@@ -12,9 +12,6 @@ export interface ValidationIssue {
   fhir?: boolean;
 }
 
-/** More draft orders than any order-entry screen signs at once. */
-export const MAX_DRAFT_ORDERS = 100;
-
 export type Validated = { ok: true; request: HookRequest } | { ok: false; issues: ValidationIssue[] };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -63,9 +60,8 @@ export function validateHookRequest(body: unknown, expectedHook: string): Valida
       issues.push({ path: 'context.draftOrders', message: 'context.draftOrders must be a FHIR Bundle', fhir: true });
     } else if (orders.entry !== undefined && !Array.isArray(orders.entry)) {
       issues.push({ path: 'context.draftOrders.entry', message: 'Bundle.entry must be an array', fhir: true });
-    } else if ((orders.entry ?? []).length > MAX_DRAFT_ORDERS) {
-      issues.push({ path: 'context.draftOrders.entry', message: `draftOrders holds ${orders.entry!.length} entries; at most ${MAX_DRAFT_ORDERS} are accepted`, fhir: true });
     } else {
+      // How many entries a call may carry is a configured limit (MAX_DRAFT_ORDERS), checked before this.
       (orders.entry ?? []).forEach((e, i) => {
         if (!isObject(e) || !isObject(e.resource) || !isNonEmptyString((e.resource as { resourceType?: unknown }).resourceType)) {
           issues.push({ path: `context.draftOrders.entry[${i}]`, message: 'each entry must hold a FHIR resource', fhir: true });

@@ -111,8 +111,12 @@ function resourceUrl(r: FhirResource, fhirBase: string): string {
   return r.id ? `${fhirBase}/${r.resourceType}/${r.id}` : `urn:uuid:${crypto.randomUUID()}`;
 }
 
-/** SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or from a FHIR server. */
-export async function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+/**
+ * SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or
+ * from a FHIR server. `access.allowedOrigins`: the origins the caller may have read (its
+ * registered fhirServers; null = any, AUTH=off); none by default.
+ */
+export async function populateOperation(body: unknown, deps: DtrDeps, access: { allowedOrigins: readonly string[] | null } = { allowedOrigins: [] }): Promise<FhirResult> {
   const p = params(body);
   if (!p) return outcome(400, 'invalid', 'the body must be a Parameters resource');
   const qParam = one(p, 'questionnaire');
@@ -143,7 +147,7 @@ export async function populateOperation(body: unknown, deps: DtrDeps): Promise<F
         maxResponseBytes: deps.config.fhirMaxResponseBytes,
         signal: AbortSignal.timeout(deps.config.hookBudgetMs),
         policy: deps.config,
-        allowedOrigins: null,
+        allowedOrigins: access.allowedOrigins,
       });
     } catch {
       return outcome(400, 'invalid', `fhirServer ${server} is not a valid URL`);
@@ -151,7 +155,8 @@ export async function populateOperation(body: unknown, deps: DtrDeps): Promise<F
     const emptyHarvest: Harvest = { resources: [], covered: new Set(), problems: [] };
     const assembled = await assemblePatientData({ patientId, orders: [], harvest: emptyHarvest, client, requirements: deps.requirements, valueSets: deps.content.valueSets });
     data = assembled.bundle;
-    problems.push(...assembled.problems);
+    // The same words whatever went wrong (refused address, closed port, timeout): no probing the network through errors.
+    problems.push(...assembled.failedTypes.map((type) => `${type} could not be read from fhirServer`));
   }
   const bundle = data;
   const { response, outcome: issues } = await populate({

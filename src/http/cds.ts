@@ -1,12 +1,13 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
 import { createHash, randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
 import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/hook';
 import type { Logger } from '../log';
-import { cdsAuth, type AuthDeps } from './auth';
+import { hookLimits, type WorkLimits } from '../security/limits';
+import { cdsClient } from './auth';
+import type { Routes } from './route';
 
 function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
   if (result.status !== 200) return [];
@@ -28,14 +29,12 @@ function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; authDeps: AuthDeps }): Router {
-  const router = Router();
-
-  router.get('/cds-services', cdsAuth(deps.authDeps, { optional: true }), (_req, res) => {
+export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: AuditStore; log: Logger }, limits: WorkLimits): void {
+  routes.route('GET', '/cds-services', { access: cdsClient({ optional: true }) }, (_req, res) => {
     res.json({ services: deps.services });
   });
 
-  router.post('/cds-services/:id', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id', { access: cdsClient() }, hookLimits(limits), async (req, res, next) => {
     try {
       const receivedAt = new Date().toISOString();
       const started = process.hrtime.bigint();
@@ -88,7 +87,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
     }
   });
 
-  router.post('/cds-services/:id/feedback', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id/feedback', { access: cdsClient() }, async (req, res, next) => {
     try {
       if (!deps.services.some((s) => s.id === req.params.id)) {
         res.status(404).json({ error: 'unknown-service', message: `no CDS service with id ${req.params.id}` });
@@ -117,6 +116,4 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
       next(e);
     }
   });
-
-  return router;
 }

@@ -23,7 +23,7 @@ export function contentSecurityPolicy(connectSrc: string): RequestHandler {
 
 /** Static files of one built page set; a clear 503 when `npm run build` has not produced them. */
 export function builtPages(dir: string, what: string): Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true, strict: true });
   router.use(express.static(dir, { index: 'index.html', extensions: ['html'], fallthrough: true }));
   router.use((_req, res, next) => {
     if (existsSync(path.join(dir, 'index.html'))) return next();
