@@ -96,10 +96,18 @@ function classifyV6(addr: ipaddr.IPv6): AddressClass {
   return { public: true, loopback: false, range: 'unicast' };
 }
 
+/** IPv6 text with a trailing dotted quad (::127.0.0.1, 64:ff9b::8.8.8.8) in all-hex form, which ipaddr.js 1.9 parses. */
+function hexTail(text: string): string {
+  const m = /^(.*:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
+  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[2])) return text;
+  const [a, b, c, d] = ipaddr.IPv4.parse(m[2]).octets;
+  return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 export function classifyAddress(address: string): AddressClass {
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    addr = ipaddr.parse(address.replace(/^\[|\]$/g, ''));
+    addr = ipaddr.parse(hexTail(address.replace(/^\[|\]$/g, '')));
   } catch {
     return { public: false, loopback: false, range: 'invalid' };
   }
