@@ -4,17 +4,15 @@
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
+import { operationOutcome, statusOutcome, type IssueCode } from '../fhir/outcome';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 
 export const MAX_JSON_DEPTH = 100;
 
-/**
- * The OperationOutcome of an HTTP-level refusal (401, 403, 404, 400...). The one place the HTTP
- * layer builds one, so it can be swapped for the project's shared builder.
- */
-export function fhirOutcome(code: OperationOutcome['issue'][number]['code'], diagnostics: string, severity: 'error' | 'warning' | 'information' = 'error'): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
+/** The OperationOutcome of an HTTP-level refusal (401, 403, 422...), from the project's one builder (src/fhir/outcome.ts). */
+export function fhirOutcome(code: IssueCode, diagnostics: string): OperationOutcome {
+  return operationOutcome({ code, diagnostics });
 }
 
 /** The nesting depth of a parsed JSON value, measured without recursion. */
@@ -87,8 +85,7 @@ export function jsonBody(limit: number): RequestHandler[] {
 /** Sends an error as JSON, or as an OperationOutcome on the FHIR endpoint. */
 export function sendError(req: Request, res: Response, status: number, error: string, message: string): void {
   if (req.path.startsWith('/fhir/') || req.path === '/fhir') {
-    const code = status === 413 ? 'too-costly' : status >= 500 ? 'exception' : status === 404 ? 'not-found' : status === 415 ? 'not-supported' : status === 401 ? 'login' : status === 403 ? 'forbidden' : 'invalid';
-    res.status(status).type('application/fhir+json').send(JSON.stringify(fhirOutcome(code, message)));
+    res.status(status).type('application/fhir+json').send(JSON.stringify(statusOutcome(status, message)));
     return;
   }
   res.status(status).json({ error, message });

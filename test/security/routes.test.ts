@@ -321,7 +321,7 @@ describe('issue 15 reproductions on the production-mode instance', () => {
   });
 
   it('2: a malformed percent-encoding is a 400, with or without a token, and the service stays up', async () => {
-    for (const auth of [{}, { Authorization: `Bearer ${full}` }]) {
+    for (const auth of [{}, { Authorization: `Bearer ${full}` }] as Record<string, string>[]) {
       for (const [method, target] of [
         ['GET', '/fhir/Questionnaire/%E0'], ['GET', '/fhir/QuestionnaireResponse/%E0/$determination'], ['POST', '/cds-services/%E0'],
         ['GET', '/audit/hooks/%E0%A4%A'], ['GET', '/fhir/ValueSet/%FF/$expand'], ['POST', '/cds-services/%C0%AF/feedback'],
