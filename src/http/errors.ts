@@ -15,20 +15,6 @@ export function fhirOutcome(code: IssueCode, diagnostics: string): OperationOutc
   return operationOutcome({ code, diagnostics });
 }
 
-/** The nesting depth of a parsed JSON value, measured without recursion. */
-export function jsonDepth(value: unknown, stopAt = Infinity): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (d > max) max = d;
-    if (max > stopAt) return max;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
-  }
-  return max;
-}
-
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;

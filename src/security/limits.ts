@@ -16,8 +16,8 @@ export interface WorkLimits {
 
 /**
  * The FHIR resources in a JSON value: every object with a string resourceType, at any depth
- * (Bundle entries, contained resources, Parameters parts), counted without recursion. Stops
- * counting once past `stopAfter`.
+ * (Bundle entries, contained resources, Parameters parts), counted without recursion. A Bundle
+ * is a container, not counted itself (its entries are). Stops counting once past `stopAfter`.
  */
 export function countResources(value: unknown, stopAfter = Infinity): number {
   let count = 0;
@@ -29,7 +29,8 @@ export function countResources(value: unknown, stopAfter = Infinity): number {
       for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
       continue;
     }
-    if (typeof (v as { resourceType?: unknown }).resourceType === 'string' && ++count > stopAfter) return count;
+    const type = (v as { resourceType?: unknown }).resourceType;
+    if (typeof type === 'string' && type !== 'Bundle' && ++count > stopAfter) return count;
     for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
   }
   return count;

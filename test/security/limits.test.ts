@@ -35,7 +35,7 @@ describe('limits per request', () => {
 
   it('counts resources at any depth (Bundle entries, contained, Parameters parts)', () => {
     const obs = { resourceType: 'Observation', contained: [{ resourceType: 'Medication' }] };
-    expect(countResources({ a: { resourceType: 'Bundle', entry: [{ resource: obs }, { resource: obs }] }, b: [obs] })).toBe(7);
+    expect(countResources({ a: { resourceType: 'Bundle', entry: [{ resource: obs }, { resource: obs }] }, b: [obs] })).toBe(6);
     expect(countResources(null)).toBe(0);
     expect(hookOverLimit({ context: { draftOrders: { entry: new Array(3) } } }, { maxDraftOrders: 2, maxPrefetchResources: 10 })).toMatch(/MAX_DRAFT_ORDERS/);
   });
