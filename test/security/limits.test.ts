@@ -8,10 +8,12 @@ import type { FhirResource } from 'fhir/r4';
 import { execFileSync } from 'node:child_process';
 import { escapeMarkdown } from '../../src/crd/markdown';
 import { ROOT } from '../../src/paths';
+import { jsonTextTooDeep } from '../../src/http/errors';
 import { countResources, hookOverLimit } from '../../src/security/limits';
 import { loadScenarios } from '../corpus';
 import { orderSignRequest, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
+import { startFhirStub } from '../support/fhir-stub';
 
 jest.setTimeout(120_000);
 
@@ -31,6 +33,14 @@ describe('limits per request', () => {
   });
   afterAll(async () => {
     await t.services.store.close();
+  });
+
+  it('the depth scan counts nesting outside strings only, escapes included', () => {
+    const enc = (x: string) => Buffer.from(x);
+    expect(jsonTextTooDeep(enc('[[[]]]'), 3)).toBe(false);
+    expect(jsonTextTooDeep(enc('[[[[]]]]'), 3)).toBe(true);
+    expect(jsonTextTooDeep(enc(JSON.stringify({ a: '[[[[[[[[', b: '\\"[[[[[', c: [[1]] })), 3)).toBe(false);
+    expect(jsonTextTooDeep(enc(`{"a":"\\\\","b":[[[[1]]]]}`), 3)).toBe(true);
   });
 
   it('counts resources at any depth (Bundle entries, contained, Parameters parts)', () => {
@@ -58,6 +68,23 @@ describe('limits per request', () => {
     const res = await t.post(path, req);
     expect(res.status).toBe(422);
     expect(res.body.message).toMatch(/21 entries; at most 20.*MAX_DRAFT_ORDERS/);
+  });
+
+  it('a record fetched from the EHR that is larger than MAX_PREFETCH_RESOURCES is not evaluated: the card says so', async () => {
+    const { patientId, record } = splitScenario(scenario());
+    // AllergyIntolerance is read whole (no code filter), so the EHR sends all 2,500.
+    const filler: FhirResource[] = Array.from({ length: 2500 }, (_, i) => ({ resourceType: 'AllergyIntolerance', id: `a${i}`, code: { text: 'x' }, patient: { reference: `Patient/${patientId}` } }));
+    const stub = await startFhirStub([...record, ...filler], { pageSize: 1000 });
+    t.allowFhirServer(stub.url);
+    try {
+      const res = await t.post(path, orderSignRequest(scenario(), { prefetch: {}, fhirServer: stub.url }));
+      expect(res.status).toBe(200);
+      expect(res.body.cards[0].summary).toMatch(/could not be determined/);
+      expect(res.body.cards[0].detail).toMatch(/more than 2000 resources/);
+      expect(res.body.systemActions ?? []).toEqual([]);
+    } finally {
+      await stub.close();
+    }
   });
 
   it('DTR operations refuse patient data over MAX_PREFETCH_RESOURCES with a 422 OperationOutcome', async () => {
