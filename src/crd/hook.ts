@@ -210,7 +210,8 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
   // but the next one does not start once the hook budget is spent: those orders are answered as
   // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
   const deadline = started + deps.config.hookBudgetMs;
-  const tooLarge = (data.bundle.entry?.length ?? 0) > deps.config.maxPrefetchResources;
+  // The record (the orders themselves aside) is what one evaluation's time grows with.
+  const tooLarge = (data.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources;
   if (tooLarge) problems.push(`the patient record holds more than ${deps.config.maxPrefetchResources} resources, more than this service evaluates in one call`);
   for (const order of kineret) {
     if (tooLarge) {
