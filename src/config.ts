@@ -22,9 +22,9 @@ export interface Config {
   bodyLimitBytes: number;
   /** Origins allowed for browser CORS requests ('*' for any). */
   corsOrigins: string[] | '*';
-  /** NODE_ENV=production: development conveniences (the sandbox, AUTH=off) refuse to start. */
+  /** NODE_ENV=production: the sandbox (a development convenience) refuses to start. */
   production: boolean;
-  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir): AUTH=on (default) or off; off is refused in production. */
+  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir): AUTH=on (default) or off. */
   auth: boolean;
   /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
   trustedClientsFile: string | undefined;
@@ -44,6 +44,18 @@ export interface Config {
   accessTokenTtlSeconds: number;
   /** Clock skew tolerated when checking JWT times (seconds). */
   clockSkewSeconds: number;
+  /** Longest lifetime (exp - iat) accepted on a CDS Hooks JWT (seconds). */
+  cdsJwtMaxLifetimeSeconds: number;
+  /**
+   * CDS_JTI_REUSE: 'refuse' (default) refuses a CDS Hooks JWT whose jti was already used; 'allow'
+   * (conformance runs only) accepts the same jti again from the same issuer for the same audience
+   * while the first token is valid, and logs each reuse.
+   */
+  cdsJtiReuse: 'refuse' | 'allow';
+  /** Largest number of draftOrders entries in one hook call (422 above). */
+  maxDraftOrders: number;
+  /** Largest number of FHIR resources in one request's patient data: a hook's prefetch, a DTR data Bundle (422 above). */
+  maxPrefetchResources: number;
   logLevel: string;
 }
 
@@ -54,6 +66,23 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer (got ${raw})`);
   return value;
 }
+
+function bounded(name: string, fallback: number, min: number, max: number, env: NodeJS.ProcessEnv): number {
+  const value = int(name, fallback, env);
+  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[], env: NodeJS.ProcessEnv): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')} (got ${raw})`);
+  return raw as T;
+}
+
+/** Upper bounds on lifetimes: a leaked token stays useful for minutes, not days. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export const MAX_CDS_JWT_LIFETIME_SECONDS = 3600;
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
   const raw = env[name]?.toLowerCase();
@@ -81,7 +110,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = onOff('AUTH', true, env);
   const sandbox = onOff('SANDBOX', !production, env);
   if (production && sandbox) throw new Error('SANDBOX=on is refused with NODE_ENV=production: the sandbox EHR mints tokens without authentication and serves test fixtures (development only)');
-  if (production && !auth) throw new Error('AUTH=off is refused with NODE_ENV=production: every client must authenticate in production');
   const cors = env.CORS_ORIGINS?.trim();
   return {
     port,
@@ -103,8 +131,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),
     allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),
     tokenSigningJwk: env.TOKEN_SIGNING_JWK || undefined,
-    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 300, env),
-    clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 60, env),
+    accessTokenTtlSeconds: bounded('ACCESS_TOKEN_TTL_SECONDS', 300, 1, MAX_ACCESS_TOKEN_TTL_SECONDS, env),
+    clockSkewSeconds: bounded('JWT_CLOCK_SKEW_SECONDS', 60, 0, 300, env),
+    cdsJwtMaxLifetimeSeconds: bounded('CDS_JWT_MAX_LIFETIME_SECONDS', 300, 1, MAX_CDS_JWT_LIFETIME_SECONDS, env),
+    cdsJtiReuse: oneOf('CDS_JTI_REUSE', 'refuse', ['refuse', 'allow'] as const, env),
+    maxDraftOrders: bounded('MAX_DRAFT_ORDERS', 100, 1, 10_000, env),
+    maxPrefetchResources: bounded('MAX_PREFETCH_RESOURCES', 5000, 1, 1_000_000, env),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -7,6 +7,7 @@ import {
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { ownerCondition, type Reader } from '../security/principal';
 
 const MIGRATION_LOCK = 4_242_017;
 
@@ -81,10 +82,15 @@ export class PostgresAuditStore implements AuditStore {
       [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString()]);
   }
 
-  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
+  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
     await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [epochSeconds(this.clock) - 3600]);
-    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, exp]);
+    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [iss, jti, exp, aud ?? null]);
     return r.rowCount === 1;
+  }
+
+  async findJti(iss: string, jti: string) {
+    const r = (await this.pool.query('SELECT exp, aud FROM jti_seen WHERE iss = $1 AND jti = $2', [iss, jti])).rows[0] as { exp: string | number; aud: string | null } | undefined;
+    return r ? { exp: Number(r.exp), aud: r.aud } : undefined;
   }
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
@@ -111,21 +117,22 @@ export class PostgresAuditStore implements AuditStore {
     return (await this.pool.query('SELECT * FROM dtr_events WHERE kind = $1 ORDER BY at DESC LIMIT $2', [kind, limit])).rows.map(rowToDtrEvent);
   }
 
-  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters, owner: string): Promise<string> {
     const id = randomUUID();
     const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
-    await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString()]);
+    await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES ($1, $2, $3, $4, $5, $6)',
+      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString(), owner]);
     return id;
   }
 
-  async getResponse(id: string) {
-    const r = (await this.pool.query('SELECT response, determination FROM questionnaire_responses WHERE id = $1', [id])).rows[0];
+  async getResponse(id: string, reader: Reader) {
+    const owned = ownerCondition(reader, 'client_id', (n) => `$${n}`, 2);
+    const r = (await this.pool.query(`SELECT response, determination FROM questionnaire_responses WHERE id = $1 AND ${owned.sql}`, [id, ...owned.params])).rows[0];
     return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
   }
 
-  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
-    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import {
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { ownerCondition, type Reader } from '../security/principal';
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
@@ -68,11 +69,16 @@ export class SqliteAuditStore implements AuditStore {
       .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString());
   }
 
-  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
+  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
     const now = epochSeconds(this.clock);
     this.db.prepare('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
-    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp);
+    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp, aud ?? null);
     return r.changes === 1;
+  }
+
+  async findJti(iss: string, jti: string) {
+    const r = this.db.prepare('SELECT exp, aud FROM jti_seen WHERE iss = ? AND jti = ?').get(iss, jti) as { exp: number; aud: string | null } | undefined;
+    return r ? { exp: Number(r.exp), aud: r.aud } : undefined;
   }
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
@@ -99,21 +105,22 @@ export class SqliteAuditStore implements AuditStore {
     return this.db.prepare('SELECT * FROM dtr_events WHERE kind = ? ORDER BY at DESC LIMIT ?').all(kind, limit).map((r) => rowToDtrEvent(r as Record<string, unknown>));
   }
 
-  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters, owner: string): Promise<string> {
     const id = randomUUID();
     const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
-    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString());
+    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString(), owner);
     return id;
   }
 
-  async getResponse(id: string) {
-    const r = this.db.prepare('SELECT response, determination FROM questionnaire_responses WHERE id = ?').get(id) as { response: string; determination: string } | undefined;
+  async getResponse(id: string, reader: Reader) {
+    const owned = ownerCondition(reader, 'client_id', () => '?', 2);
+    const r = this.db.prepare(`SELECT response, determination FROM questionnaire_responses WHERE id = ? AND ${owned.sql}`).get(id, ...owned.params) as { response: string; determination: string } | undefined;
     return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
   }
 
-  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
-    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
   }
 
   async close(): Promise<void> {

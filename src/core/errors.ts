@@ -94,3 +94,17 @@ export function clinicianProblems(failures: ExpectedFailure[]): string[] {
   }
   return [...new Set([...merged.values()].map((f) => f.clinicianMessage))];
 }
+
+/** An order was not evaluated: the hook's time ran out before its turn, or the record is larger than one call evaluates. */
+export class NotEvaluated extends ExpectedFailure {
+  override readonly name = 'NotEvaluated';
+  constructor(readonly reason: 'out-of-time' | 'record-too-large', readonly limit?: number) {
+    super(reason === 'out-of-time' ? 'the hook budget was spent before every order was evaluated' : `the record holds more than ${limit} resources`);
+  }
+
+  get clinicianMessage(): string {
+    return this.reason === 'out-of-time'
+      ? 'The policy could not be evaluated for every order within the time allowed for an answer.'
+      : `The patient record holds more than ${this.limit} resources, more than this service evaluates in one call.`;
+  }
+}

@@ -12,7 +12,7 @@ import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } 
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
 import { FhirClient } from '../fhir/client';
-import { clinicianProblems } from '../core/errors';
+import { clinicianProblems, NotEvaluated, type ExpectedFailure } from '../core/errors';
 import { errorsIn, type FhirReader } from '../fhir/read';
 import { referenceId } from '../fhir/references';
 import { type CardContext, type OrderAssessment, criteriaWarningCard, priorAuthCard, selectNoticeCard, undeterminedCard } from './cards';
@@ -92,6 +92,7 @@ function cardContext(config: Config): CardContext {
  * with its stack logged), never a card.
  */
 export async function handleHook(serviceId: string, body: unknown, deps: HookDeps, caller: Caller = { iss: null, fhirServers: null }): Promise<HookResult> {
+  const started = performance.now();
   const meta: HookMeta = { kineretOrders: [], queries: 0, problems: [], warnings: [] };
   const service = deps.services.find((s) => s.id === serviceId);
   if (!service) return { status: 404, body: { error: 'unknown-service', message: `no CDS service with id ${serviceId}` }, meta };
@@ -182,32 +183,53 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
     reader: deps.reader,
   });
   meta.queries += record.queries;
-  meta.problems = record.failures.map((f) => f.message);
   meta.warnings.push(...record.warnings.map((w) => w.diagnostics));
-  const problems = clinicianProblems(record.failures);
+  const failures: ExpectedFailure[] = [...record.failures];
+
+  const assessments: OrderAssessment[] = [];
+  if (!record.failedTypes.has('Patient') && !record.failedTypes.has('Coverage')) {
+    // One evaluation cannot be interrupted (it runs on the event loop until a worker pool takes it),
+    // but the next one does not start once the hook budget is spent: those orders are answered as
+    // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
+    const deadline = started + deps.config.hookBudgetMs;
+    // The record (the orders themselves aside) is what one evaluation's time grows with.
+    const tooLarge = (record.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources;
+    if (tooLarge) failures.push(new NotEvaluated('record-too-large', deps.config.maxPrefetchResources));
+    for (const order of kineret) {
+      if (tooLarge) {
+        assessments.push({ order, evaluation: null });
+        continue;
+      }
+      if (performance.now() > deadline) {
+        if (!failures.some((f) => f instanceof NotEvaluated)) failures.push(new NotEvaluated('out-of-time'));
+        assessments.push({ order, evaluation: null });
+        continue;
+      }
+      // A failure here is a defect (the input was checked): it propagates to a logged 500.
+      const evaluation = await deps.engine.evaluate(record.bundle, {
+        orderId: order.id,
+        evaluationDate: today(deps.clock),
+        nonPreferred: deps.config.kineretNonPreferred,
+      });
+      assessments.push({ order, evaluation });
+    }
+  }
+  meta.problems = failures.map((f) => f.message);
+  const problems = clinicianProblems(failures);
 
   const cards: Card[] = [];
   const systemActions: SystemAction[] = [];
-  if (record.failedTypes.has('Patient') || record.failedTypes.has('Coverage')) {
+  const evaluated = assessments.filter((a) => a.evaluation);
+  if (evaluated.length === 0) {
     if (config.coverageInfo) cards.push(undeterminedCard(ctx, kineret, problems));
     return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
   }
-
-  const assessments: OrderAssessment[] = [];
-  for (const order of kineret) {
-    const evaluation = await deps.engine.evaluate(record.bundle, {
-      orderId: order.id,
-      evaluationDate: today(deps.clock),
-      nonPreferred: deps.config.kineretNonPreferred,
-    });
-    assessments.push({ order, evaluation });
-  }
-  const coverageReference = assessments[0].evaluation!.coverageReference;
+  const coverageReference = evaluated[0].evaluation!.coverageReference;
   if (config.coverageInfo) {
     cards.push(priorAuthCard(ctx, assessments, { coverageFound: Boolean(coverageReference), problems }));
     if (coverageReference) {
       const assertionId = randomUUID();
-      for (const a of assessments) {
+      for (const a of evaluated) {
         const order = structuredClone(a.order) as MedicationRequest;
         order.extension = [
           ...(order.extension ?? []),

@@ -22,9 +22,6 @@ export interface ValidationIssue {
   code?: IssueInput['code'];
 }
 
-/** More draft orders than any order-entry screen signs at once. */
-export const MAX_DRAFT_ORDERS = 100;
-
 /** One hook call, read and checked: what the rest of the pipeline works from. */
 export interface CrdRequest {
   hook: string;
@@ -120,9 +117,8 @@ export function readHookRequest(body: unknown, service: ServiceDefinition, reade
     if (!isObject(orders)) issues.push({ path: 'context.draftOrders', message: 'context.draftOrders (a Bundle) is required' });
     else if (orders.resourceType !== 'Bundle') {
       issues.push({ path: 'context.draftOrders', message: 'context.draftOrders must be a FHIR Bundle', fhir: true, expression: 'Bundle' });
-    } else if (Array.isArray(orders.entry) && orders.entry.length > MAX_DRAFT_ORDERS) {
-      issues.push({ path: 'context.draftOrders.entry', message: `draftOrders holds ${orders.entry.length} entries; at most ${MAX_DRAFT_ORDERS} are accepted`, fhir: true, expression: 'Bundle.entry' });
     } else {
+      // How many entries a call may carry is a configured limit (MAX_DRAFT_ORDERS), checked before this.
       const read = reader.resource<Bundle>(orders, 'context.draftOrders', ['Bundle']);
       for (const i of read.issues) (i.severity === 'error' ? issues.push(fromRead(i, 'context.draftOrders')) : warnings.push(i.diagnostics));
       (read.resource?.entry ?? []).forEach((e, i) => {

@@ -202,8 +202,12 @@ function resourceUrl(r: FhirResource, fhirBase: string): string {
   return r.id ? `${fhirBase}/${r.resourceType}/${r.id}` : `urn:uuid:${crypto.randomUUID()}`;
 }
 
-/** SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or from a FHIR server. */
-export function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+/**
+ * SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or
+ * from a FHIR server. `access.allowedOrigins`: the origins the caller may have read (its
+ * registered fhirServers; null = any, AUTH=off); none by default.
+ */
+export function populateOperation(body: unknown, deps: DtrDeps, access: { allowedOrigins: readonly string[] | null } = { allowedOrigins: [] }): Promise<FhirResult> {
   return answering(async (warnings) => {
     const p = readParameters(body, deps, warnings);
     const qParam = one(p, 'questionnaire');
@@ -221,6 +225,7 @@ export function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirRes
     if (given && given.resourceType !== 'Bundle') throw OutcomeError.of(400, 'parameter "data" must be a Bundle', { code: 'invalid' });
     let data = given as Bundle | undefined;
     const problems: string[] = [];
+    let patientRead = true;
     if (data) checkPatient(patientId, 'the subject', data, []);
     else {
       const server = one(p, 'fhirServer')?.valueUrl ?? one(p, 'fhirServer')?.valueUri;
@@ -235,7 +240,7 @@ export function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirRes
           maxResponseBytes: deps.config.fhirMaxResponseBytes,
           signal: AbortSignal.timeout(deps.config.hookBudgetMs),
           policy: deps.config,
-          allowedOrigins: null,
+          allowedOrigins: access.allowedOrigins,
         });
       } catch {
         throw OutcomeError.of(400, `fhirServer ${server} is not a valid URL`, { code: 'invalid' });
@@ -244,11 +249,10 @@ export function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirRes
         patientId, orders: [], prefetched: { resources: [], covered: new Set(), referenced: [], notes: [] }, client,
         requirements: deps.requirements, valueSets: deps.content.valueSets, reader: deps.reader,
       });
-      if (record.failedTypes.has('Patient')) {
-        throw new OutcomeError(502, operationOutcome(record.failures.map((f) => ({ code: 'incomplete', diagnostics: f.clinicianMessage }))));
-      }
+      // The same words whatever went wrong (refused address, closed port, timeout): no probing the network through errors.
+      problems.push(...[...record.failedTypes].map((type) => `${type} could not be read from fhirServer`));
+      patientRead = !record.failedTypes.has('Patient');
       data = record.bundle;
-      problems.push(...record.failures.map((f) => f.clinicianMessage));
       warnings.push(...record.warnings.map((w) => w.diagnostics));
     }
     const bundle = data;
@@ -256,7 +260,8 @@ export function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirRes
       questionnaire: q,
       context: { patient: `Patient/${patientId}`, coverage: coverageRef, order: orderRef, user: userRef },
       now: nowIso(deps.clock),
-      evaluate: () => deps.engine.evaluateLibraries(bundle, { orderId: referenceId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
+      // Without the Patient there is nothing to evaluate: the response comes back empty, the issues say why.
+      evaluate: async () => (patientRead ? deps.engine.evaluateLibraries(bundle, { orderId: referenceId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }) : {}),
     });
     for (const message of problems) issues.issue.push({ severity: 'warning', code: 'incomplete', diagnostics: message });
     return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }, { name: 'issues', resource: issues }] } };

@@ -1,13 +1,14 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
 import { createHash, randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
 import { nowIso } from '../core/clock';
 import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/hook';
 import type { Logger } from '../log';
-import { cdsAuth, type AuthDeps } from './auth';
+import { hookLimits, type WorkLimits } from '../security/limits';
+import { cdsClient } from './auth';
+import type { Routes } from './route';
 
 function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRecord[] {
   if (result.status !== 200) return [];
@@ -29,14 +30,12 @@ function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRe
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; authDeps: AuthDeps }): Router {
-  const router = Router();
-
-  router.get('/cds-services', cdsAuth(deps.authDeps, { optional: true }), (_req, res) => {
+export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: AuditStore; log: Logger }, limits: WorkLimits): void {
+  routes.route('GET', '/cds-services', { access: cdsClient({ optional: true }) }, (_req, res) => {
     res.json({ services: deps.services });
   });
 
-  router.post('/cds-services/:id', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id', { access: cdsClient() }, hookLimits(limits), async (req, res, next) => {
     try {
       const receivedAt = nowIso(deps.clock);
       const started = process.hrtime.bigint();
@@ -95,7 +94,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
     }
   });
 
-  router.post('/cds-services/:id/feedback', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id/feedback', { access: cdsClient() }, async (req, res, next) => {
     try {
       if (!deps.services.some((s) => s.id === req.params.id)) {
         res.status(404).json({ error: 'unknown-service', message: `no CDS service with id ${req.params.id}` });
@@ -124,6 +123,4 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
       next(e);
     }
   });
-
-  return router;
 }

@@ -1,7 +1,8 @@
 /**
  * The registry of trusted clients, read from TRUSTED_CLIENTS_FILE:
  * {"cdsClients": [{"iss", "jwks" | "jwksUrl", "algorithms"?, "fhirServers": [origins]}],
- *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes"}]}
+ *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes", "fhirServers"?: [origins]}]}
+ * A DTR client's fhirServers are the only origins its $populate may read a record from.
  * Keys come from the registry only (inline JWKS or the registered JWKS URL); a token's `jku` is
  * followed only when it is the URL registered for that issuer.
  */
@@ -22,6 +23,8 @@ export interface CdsClient {
 export interface DtrClient {
   clientId: string;
   scopes: string[];
+  /** Origins $populate may read patient data from for this client (with the operation scope). */
+  fhirServers: string[];
   keys: KeySource;
 }
 
@@ -78,6 +81,18 @@ function checkAlgorithms(algs: unknown, who: string): string[] {
   return algs.map(String);
 }
 
+function origins(value: unknown, who: string): string[] {
+  const list = value ?? [];
+  if (!Array.isArray(list)) throw new RegistryError(`${who}: fhirServers must be an array of origins`);
+  return list.map((o) => {
+    try {
+      return new URL(String(o)).origin;
+    } catch {
+      throw new RegistryError(`${who}: fhirServers entry ${String(o)} is not a URL`);
+    }
+  });
+}
+
 function keySource(entry: Record<string, unknown>, who: string, policy: OutboundPolicy): KeySource {
   const jwks = entry.jwks as JSONWebKeySet | undefined;
   const jwksUrl = entry.jwksUrl as string | undefined;
@@ -109,12 +124,10 @@ export class ClientRegistry {
   addCdsClient(entry: Record<string, unknown>): CdsClient {
     const iss = entry.iss;
     if (typeof iss !== 'string' || !iss) throw new RegistryError('cdsClients: "iss" is required');
-    const fhirServers = (entry.fhirServers as unknown[] | undefined) ?? [];
-    if (!Array.isArray(fhirServers)) throw new RegistryError(`${iss}: fhirServers must be an array of origins`);
     const client: CdsClient = {
       iss,
       algorithms: checkAlgorithms(entry.algorithms, iss),
-      fhirServers: fhirServers.map((o) => new URL(String(o)).origin),
+      fhirServers: origins(entry.fhirServers, iss),
       keys: keySource(entry, iss, this.policy),
     };
     this.cds.set(iss, client);
@@ -126,7 +139,7 @@ export class ClientRegistry {
     if (typeof clientId !== 'string' || !clientId) throw new RegistryError('dtrClients: "clientId" is required');
     const scopes = entry.scopes;
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw new RegistryError(`${clientId}: scopes must be an array of strings`);
-    const client: DtrClient = { clientId, scopes: scopes as string[], keys: keySource(entry, clientId, this.policy) };
+    const client: DtrClient = { clientId, scopes: scopes as string[], fhirServers: origins(entry.fhirServers, clientId), keys: keySource(entry, clientId, this.policy) };
     this.dtr.set(clientId, client);
     return client;
   }

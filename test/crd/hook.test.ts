@@ -307,7 +307,7 @@ describe('order-select', () => {
     // A CRD "Instructions" card: detail, no links, no suggestions.
     expect(res.body.cards[0].detail).toBe('Kineret (anakinra) needs prior authorization under the Molina Healthcare Kineret coverage guideline. '
       + 'When the order is signed you will see what the record already shows and can complete the documentation.\n\n'
-      + 'Order: 0.67 ML anakinra 149 MG/ML Prefilled Syringe (MedicationRequest/kineret-order).');
+      + 'Order: 0\\.67 ML anakinra 149 MG/ML Prefilled Syringe (MedicationRequest/kineret-order).');
     expect(res.body.cards[0].links).toBeUndefined();
     expect(res.body.cards[0].suggestions).toBeUndefined();
     expect(JSON.stringify(res.body)).not.toContain('doc-needed');
@@ -318,8 +318,9 @@ describe('order-select', () => {
 
 describe('errors', () => {
   const valid = orderSignRequest(byName('ra-mtx-failure-approved'));
-  it('unparsable JSON is 400 with a JSON body', async () => {
-    const res = await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send('{"hook": ');
+  it('unparsable JSON is 400 with a JSON body (from an authenticated client: nothing is parsed before)', async () => {
+    const res = await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json')
+      .set('Authorization', `Bearer ${await t.cdsJwt('/cds-services/crd-order-sign')}`).send('{"hook": ');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid-json');
   });
@@ -349,7 +350,8 @@ describe('errors', () => {
   });
   it('an unknown service is 404; a non-JSON content type is 415', async () => {
     expect((await post('/cds-services/nope', valid)).status).toBe(404);
-    expect((await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').send('hi')).status).toBe(415);
+    const token = await t.cdsJwt('/cds-services/crd-order-sign');
+    expect((await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').set('Authorization', `Bearer ${token}`).send('hi')).status).toBe(415);
   });
 });
 

@@ -177,7 +177,8 @@ describe('$questionnaire-package', () => {
   });
 
   it('malformed JSON on /fhir is a 400 OperationOutcome', async () => {
-    const res = await request(t.app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json').send('{');
+    const res = await request(t.app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json')
+      .set('Authorization', `Bearer ${await t.dtrToken()}`).send('{');
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
