@@ -110,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = onOff('AUTH', true, env);
   const sandbox = onOff('SANDBOX', !production, env);
   if (production && sandbox) throw new Error('SANDBOX=on is refused with NODE_ENV=production: the sandbox EHR mints tokens without authentication and serves test fixtures (development only)');
+  if (production && !auth) throw new Error('AUTH=off is refused with NODE_ENV=production: unauthenticated CDS Hooks and DTR calls are for local experiments only');
   const cors = env.CORS_ORIGINS?.trim();
   return {
     port,

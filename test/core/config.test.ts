@@ -35,6 +35,10 @@ describe('AUTH and SANDBOX', () => {
     expect(() => loadConfig(env({ NODE_ENV: 'production', SANDBOX: 'on' }))).toThrow(/SANDBOX=on is refused with NODE_ENV=production/);
   });
 
+  test('NODE_ENV=production: AUTH=off refuses to start (a development convenience)', () => {
+    expect(() => loadConfig(env({ NODE_ENV: 'production', AUTH: 'off' }))).toThrow(/AUTH=off is refused with NODE_ENV=production/);
+  });
+
   test('the sandbox refuses to start in production even if asked directly', async () => {
     const config = { ...loadConfig(env({ NODE_ENV: 'production', DATABASE_URL: ':memory:' })), sandbox: true };
     await expect(createSandbox(config, new ClientRegistry(config), [], systemClock)).rejects.toThrow(/NODE_ENV=production/);

@@ -398,7 +398,7 @@ describe('issue 15 reproductions on the production-mode instance', () => {
   });
 
   it('6: AUTH=off never opens /audit', async () => {
-    const off = await startTestApp({ AUTH: 'off', NODE_ENV: 'production', SANDBOX: 'off' });
+    const off = await startTestApp({ AUTH: 'off', SANDBOX: 'off' });
     try {
       expect((await request(off.app).get('/audit/hooks/x')).status).toBe(401);
       expect((await request(off.app).get('/audit/assertions/x')).status).toBe(401);
