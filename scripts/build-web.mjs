@@ -53,7 +53,10 @@ await build({
   minify: true,
   sourcemap: 'linked',
   legalComments: 'linked',
-  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
+  // FHIRCLIENT_PURE: fhirclient's build for current browsers, without its fetch and AbortController
+  // polyfills. It uses the browser's own WebCrypto (globalThis.crypto); its fallback package,
+  // isomorphic-webcrypto, is replaced by an empty one in package.json "overrides".
+  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', FHIRCLIENT_PURE: 'true' },
   plugins: [browserShims],
   logLevel: 'warning',
 });
