@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type FigureReport } from './report';
+import { loadNote, type FigureReport } from './report';
 import { fmt, median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -89,7 +89,7 @@ function main(): void {
       String(v.runs[v.runs.length - 1].warnings.length),
     ];
   };
-  const notes = [`${runs} runs each, interleaved, npm ${execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim()} with its cache warm; load average ${loads.map((l) => l.toFixed(1)).join(' at the start, ')} at the end (the machine is shared).`];
+  const notes = [`${runs} runs each, interleaved, npm ${execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim()} with its cache warm.`];
   if (variants.length === 2) {
     const [b, a] = variants;
     const t = median(a.runs.map((r) => r.seconds)) / median(b.runs.map((r) => r.seconds));
@@ -101,6 +101,7 @@ function main(): void {
     command: `npm run bench:install --${before ? ` --before ${before}` : ''} --runs ${runs}`,
     elapsedSeconds: (Date.now() - started) / 1000,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: os.totalmem() / 2 ** 30, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    notes: [loadNote(loads[0], loads[1])],
     tables: [{
       id: 'npm-ci',
       title: 'A clean install, `rm -rf node_modules && npm ci --no-audit --no-fund`:',

@@ -4,6 +4,7 @@
  * already formatted by the script that measured them, so the README generator knows nothing about any
  * benchmark: a bench that changes its tables changes the README by `npm run readme:figures` alone.
  */
+import os from 'node:os';
 import { markdownTable } from './stats';
 
 export interface ReportTable {
@@ -25,6 +26,8 @@ export interface FigureReport {
   command: string;
   elapsedSeconds: number;
   machine: { cpus: number; cpuModel?: string; memoryGb: number; node: string; platform: string };
+  /** Sentences on the conditions of the run (printed after where and how it was measured). */
+  notes?: string[];
   tables: ReportTable[];
   [more: string]: unknown;
 }
@@ -38,4 +41,9 @@ export function renderTable(t: ReportTable): string {
 export function commandLine(script: string, env: NodeJS.ProcessEnv, prefix: string): string {
   const set = Object.keys(env).filter((k) => k.startsWith(prefix) && env[k] !== undefined && env[k] !== '').sort();
   return [...set.map((k) => `${k}=${env[k]}`), script].join(' ');
+}
+
+/** The load average at the start and the end of a run: the machine may be shared with other work. */
+export function loadNote(startLoad: number, endLoad: number): string {
+  return `Load average ${startLoad.toFixed(1)} at the start, ${endLoad.toFixed(1)} at the end (${os.cpus().length} CPUs; the machine may be shared).`;
 }

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { corpusRow, runEvalBench, type EvalReport, type EvalRow } from './eval';
 import { runHttpBench, type HttpReport, type HttpRow } from './http';
-import { commandLine, renderTable, type FigureReport, type ReportTable } from './report';
+import { commandLine, loadNote, renderTable, type FigureReport, type ReportTable } from './report';
 import { fmt, median, ratio } from './stats';
 
 const env = (name: string, fallback: number): number => {
@@ -112,6 +112,7 @@ function targets(evalReport: EvalReport | undefined, http: HttpReport | undefine
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const startLoad = os.loadavg()[0];
   const settings = {
     eval: {
       scenarioRounds: env('BENCH_SCENARIO_ROUNDS', 3),
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     command: commandLine('npm run bench', process.env, 'BENCH_'),
     elapsedSeconds: (Date.now() - started) / 1000,
     machine,
+    notes: [loadNote(startLoad, os.loadavg()[0])],
     tables,
     settings: {
       eval: { scenarioRounds: settings.eval.scenarioRounds, sizes, rounds: sizes.map((n) => settings.eval.roundsFor(n)) },

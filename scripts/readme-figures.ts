@@ -26,6 +26,7 @@ export function parseReport(text: string, source: string): FigureReport {
   if (typeof r.command !== 'string') problems.push('command');
   if (typeof r.elapsedSeconds !== 'number') problems.push('elapsedSeconds');
   if (!r.machine || typeof r.machine.cpus !== 'number' || typeof r.machine.node !== 'string') problems.push('machine');
+  if (r.notes !== undefined && !(Array.isArray(r.notes) && r.notes.every((n) => typeof n === 'string'))) problems.push('notes');
   const tablesOk = Array.isArray(r.tables) && r.tables.length > 0 && r.tables.every((t) =>
     typeof t.id === 'string' && typeof t.title === 'string' && Array.isArray(t.columns) && Array.isArray(t.rows) &&
     t.rows.every((row) => Array.isArray(row) && row.length === t.columns.length && row.every((c) => typeof c === 'string')));
@@ -39,7 +40,8 @@ export function renderFigures(r: FigureReport): string {
   const m = r.machine;
   const machine = [`${m.cpus} CPUs${m.cpuModel ? ` (${m.cpuModel.trim()})` : ''}`, `${m.memoryGb.toFixed(1)} GiB`, `Node ${m.node}`, m.platform].join(', ');
   const header = `Measured ${r.generatedAt.slice(0, 10)} with \`${r.command}\` (${Math.round(r.elapsedSeconds)} s) on ${machine}.`;
-  return [header, ...r.tables.map(renderTable)].join('\n\n');
+  const notes = r.notes?.length ? ` ${r.notes.join(' ')}` : '';
+  return [header + notes, ...r.tables.map(renderTable)].join('\n\n');
 }
 
 export function blockNames(readme: string): string[] {
@@ -93,4 +95,11 @@ function main(args: string[]): void {
   console.log(`readme:figures: ${after === before ? 'README.md unchanged' : 'README.md rewritten'} (${blockNames(after).join(', ') || 'no blocks'})`);
 }
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`readme:figures: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
