@@ -1,8 +1,12 @@
-/** The audit store on SQLite (better-sqlite3): WAL journal with full sync, so a committed write survives a crash. */
+/**
+ * The audit store on SQLite: WAL journal with full sync, so a committed write survives a crash.
+ * The driver is libsql (better-sqlite3's API over libSQL, SQLite's open fork, same file format), which
+ * ships prebuilt binaries as npm packages: nothing is compiled at install time.
+ */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,

@@ -25,6 +25,12 @@ if (pgUrl) {
     return openAuditStore(pgUrl, { schema });
   }]);
 } else {
+  // Said in the test output, not only in the skip count: a green run without PostgreSQL has not tested it.
+  console.warn(
+    'PostgreSQL audit store tests SKIPPED: TEST_DATABASE_URL is not set. To run them against a local server:\n' +
+      '  TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE npm test\n' +
+      '(the user needs CREATE on that database: each run makes its own schema). .ci/run starts PostgreSQL and sets it.',
+  );
   it.skip('PostgreSQL audit store (set TEST_DATABASE_URL to run it)', () => undefined);
 }
 
