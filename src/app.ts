@@ -14,7 +14,9 @@ import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
 import { FhirReader } from './fhir/read';
 import { FhirShapes } from './fhir/shapes';
-import { KineretEngine, loadContent } from './core/engine';
+import { KineretEngine, loadContent, type LoadedContent } from './core/engine';
+import { contentDigestOf, EvaluationService, InProcessBackend, type EvaluationBackend } from './core/evaluation';
+import { WorkerPool } from './core/pool';
 import type { HookDeps } from './crd/hook';
 import { KineretMatcher } from './crd/orders';
 import type { ServiceDefinition } from './crd/types';
@@ -36,6 +38,13 @@ import { ClientRegistry } from './security/registry';
 import { SmartAuthServer } from './security/smart';
 
 export interface Services extends HookDeps {
+  /**
+   * The policy engine on this thread, made on first use: the evaluator's backend with EVAL_WORKERS=0, and
+   * for tests and tools. With workers, requests never use it.
+   */
+  readonly engine: KineretEngine;
+  /** The compiled ELM by library name. */
+  elm: Record<string, unknown>;
   content: DtrContent;
   store: AuditStore;
   registry: ClientRegistry;
@@ -56,7 +65,11 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const content = loadContent();
-  const engine = new KineretEngine(content);
+  let engine: KineretEngine | undefined;
+  const engineHere = () => (engine ??= new KineretEngine(content));
+  // On this thread, the engine is made at start-up, not in the first request.
+  if (config.evalWorkers === 0) engineHere();
+  const evaluator = await createEvaluator(config, content, engineHere, log);
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
   const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
@@ -75,7 +88,11 @@ export async function createServices(config: Config, options: { store?: AuditSto
   if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only); /audit still requires an auditor token');
   if (config.cdsJtiReuse === 'allow') log.warn('CDS_JTI_REUSE=allow: a CDS Hooks JWT may be used again for the same service while it is valid (conformance runs only); each reuse is logged');
   return {
-    engine,
+    get engine() {
+      return engineHere();
+    },
+    evaluator,
+    elm: content.elm,
     clock,
     config,
     services,
@@ -94,6 +111,32 @@ export async function createServices(config: Config, options: { store?: AuditSto
       cdsJwt: { maxLifetimeSeconds: config.cdsJwtMaxLifetimeSeconds, jtiReuse: config.cdsJtiReuse },
     },
   };
+}
+
+/**
+ * The evaluator behind every hook and DTR operation: a worker pool (EVAL_WORKERS > 0; start-up waits until
+ * every worker has loaded the content, and fails if one cannot) or this thread, with the result cache.
+ */
+async function createEvaluator(config: Config, content: LoadedContent, engineHere: () => KineretEngine, log: Logger): Promise<EvaluationService> {
+  let backend: EvaluationBackend;
+  if (config.evalWorkers > 0) {
+    const pool = new WorkerPool({ size: config.evalWorkers, queueLimit: config.evalQueueLimit, timeoutMs: config.evalTimeoutMs, heapMb: 1024, log });
+    try {
+      await pool.ready();
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    backend = pool;
+  } else {
+    backend = new InProcessBackend(engineHere);
+  }
+  return new EvaluationService(backend, {
+    timeoutMs: config.evalTimeoutMs,
+    cacheEntries: config.evalCacheEntries,
+    cacheBytes: config.evalCacheBytes,
+    contentDigest: contentDigestOf(content),
+  });
 }
 
 /**

@@ -2,6 +2,8 @@
  * Configuration: one typed object read from the environment, with embedded defaults so that
  * `npm start` works on a fresh machine.
  */
+import { availableParallelism } from 'node:os';
+
 export interface Config {
   port: number;
   /** Public base URL of this service (JWT `aud`, canonical URLs, links in cards). */
@@ -56,6 +58,15 @@ export interface Config {
   maxDraftOrders: number;
   /** Largest number of FHIR resources in one request's patient data: a hook's prefetch, a DTR data Bundle (422 above). */
   maxPrefetchResources: number;
+  /** Evaluation worker threads (EVAL_WORKERS; default the cores available). 0 evaluates on the event loop (tests, development; refused in production). */
+  evalWorkers: number;
+  /** Evaluations that may wait for a worker; more are refused with 503 and Retry-After. */
+  evalQueueLimit: number;
+  /** Longest time one evaluation may run, and a DTR operation's evaluation may take queue included (ms). */
+  evalTimeoutMs: number;
+  /** Evaluation results kept for reuse (0: none), and their largest total size (bytes). */
+  evalCacheEntries: number;
+  evalCacheBytes: number;
   logLevel: string;
 }
 
@@ -104,12 +115,19 @@ function onOff(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean
   throw new Error(`${name} must be "on" or "off" (got "${raw}")`);
 }
 
+/** The cores this process may use: the default number of evaluation workers. */
+export function defaultEvalWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int('PORT', 3000, env);
   const production = env.NODE_ENV === 'production';
   const auth = onOff('AUTH', true, env);
   const sandbox = onOff('SANDBOX', !production, env);
   if (production && sandbox) throw new Error('SANDBOX=on is refused with NODE_ENV=production: the sandbox EHR mints tokens without authentication and serves test fixtures (development only)');
+  const evalWorkers = bounded('EVAL_WORKERS', defaultEvalWorkers(), 0, 64, env);
+  if (production && evalWorkers === 0) throw new Error('EVAL_WORKERS=0 is refused with NODE_ENV=production: evaluation on the event loop has no time bound and blocks every other request');
   if (production && !auth) throw new Error('AUTH=off is refused with NODE_ENV=production: unauthenticated CDS Hooks and DTR calls are for local experiments only');
   const cors = env.CORS_ORIGINS?.trim();
   return {
@@ -138,6 +156,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdsJtiReuse: oneOf('CDS_JTI_REUSE', 'refuse', ['refuse', 'allow'] as const, env),
     maxDraftOrders: bounded('MAX_DRAFT_ORDERS', 100, 1, 10_000, env),
     maxPrefetchResources: bounded('MAX_PREFETCH_RESOURCES', 5000, 1, 1_000_000, env),
+    evalWorkers,
+    evalQueueLimit: bounded('EVAL_QUEUE_LIMIT', 16, 0, 10_000, env),
+    evalTimeoutMs: bounded('EVAL_TIMEOUT_MS', 10_000, 1, 600_000, env),
+    evalCacheEntries: bounded('EVAL_CACHE_ENTRIES', 500, 0, 100_000, env),
+    evalCacheBytes: bounded('EVAL_CACHE_MB', 32, 0, 4096, env) * 1024 * 1024,
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

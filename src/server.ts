@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const app = createApp(services);
   const server = app.listen(config.port, () => {
     const port = (server.address() as AddressInfo).port;
-    log.info({ port, publicBaseUrl: config.publicBaseUrl, store: services.store.kind, auth: config.auth, sandbox: config.sandbox, startupMs: Math.round(performance.now() - started) }, 'listening');
+    log.info({ port, publicBaseUrl: config.publicBaseUrl, store: services.store.kind, auth: config.auth, sandbox: config.sandbox, evalWorkers: config.evalWorkers, startupMs: Math.round(performance.now() - started) }, 'listening');
   });
 
   let stopping = false;
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const since = performance.now();
-    log.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new connections, finishing open requests, then closing the audit store');
+    log.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new connections, finishing open requests, then stopping the evaluation workers and closing the audit store');
     setTimeout(() => {
       log.error({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'open requests did not finish in time: exiting without closing the audit store');
       process.exit(1);
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     // finishes while stopping is closed as soon as it is idle, rather than at its keep-alive timeout.
     setInterval(() => server.closeIdleConnections(), 50).unref();
     server.close(() => {
-      services.store.close().then(
+      Promise.all([services.evaluator.close(), services.store.close()]).then(
         () => {
           log.info({ signal, shutdownMs: Math.round(performance.now() - since) }, 'stopped');
           process.exit(0);

@@ -108,3 +108,32 @@ export class NotEvaluated extends ExpectedFailure {
       : `The patient record holds more than ${this.limit} resources, more than this service evaluates in one call.`;
   }
 }
+
+/**
+ * An evaluation was abandoned: it did not finish within the time allowed (EVAL_TIMEOUT_MS, or what was
+ * left of the caller's deadline, queue time included), or its worker ran out of memory. The worker that
+ * ran it was terminated and replaced (src/core/pool.ts).
+ */
+export class EvaluationAbandoned extends ExpectedFailure {
+  override readonly name = 'EvaluationAbandoned';
+  constructor(readonly reason: 'timeout' | 'memory', detail: string) {
+    super(`${reason}: ${detail}`);
+  }
+
+  get clinicianMessage(): string {
+    return this.reason === 'timeout'
+      ? 'The policy could not be determined in time for this patient\'s record.'
+      : 'The patient record is larger than this service can evaluate.';
+  }
+}
+
+/**
+ * Every evaluation worker is busy and the queue is full: the request is refused (503 with Retry-After)
+ * rather than queued without bound. Not an answer about the patient, so never a card.
+ */
+export class EvaluationBusy extends Error {
+  override readonly name = 'EvaluationBusy';
+  constructor(readonly retryAfterSeconds: number, detail: string) {
+    super(detail);
+  }
+}

@@ -10,9 +10,9 @@ import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
 import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
-import type { KineretEngine } from '../core/engine';
+import type { EvaluationService } from '../core/evaluation';
 import { FhirClient } from '../fhir/client';
-import { clinicianProblems, NotEvaluated, type ExpectedFailure } from '../core/errors';
+import { clinicianProblems, EvaluationAbandoned, NotEvaluated, type ExpectedFailure } from '../core/errors';
 import { errorsIn, type FhirReader } from '../fhir/read';
 import { referenceId } from '../fhir/references';
 import { type CardContext, type OrderAssessment, criteriaWarningCard, priorAuthCard, selectNoticeCard, undeterminedCard } from './cards';
@@ -23,7 +23,8 @@ import { outcomeOf, readHookRequest, type ValidationIssue } from './request';
 import type { Card, HookResponse, ServiceDefinition, SystemAction } from './types';
 
 export interface HookDeps {
-  engine: KineretEngine;
+  /** Policy evaluation (src/core/evaluation.ts): worker pool or this thread, with the result cache. */
+  evaluator: EvaluationService;
   config: Config;
   services: ServiceDefinition[];
   requirements: TypeRequirement[];
@@ -83,6 +84,26 @@ function cardContext(config: Config): CardContext {
     dtrLaunchUrl: `${config.publicBaseUrl}${DTR_LAUNCH_PATH}`,
     questionnaireCanonical: `${config.publicBaseUrl}/fhir/Questionnaire/${QUESTIONNAIRE_ID}|${CONTENT_VERSION}`,
   };
+}
+
+/** The evaluation options of one order: the clock's day, the plan's formulary flag. */
+function orderOptions(orderId: string | undefined, deps: HookDeps) {
+  return { orderId, evaluationDate: today(deps.clock), nonPreferred: deps.config.kineretNonPreferred };
+}
+
+/**
+ * order-select comes before order-sign for the same orders: when the prefetch alone makes the record that
+ * order-sign will evaluate, start that evaluation now on an idle worker (never queued, never delaying
+ * anything), so that order-sign for the same orders and the same record reuses it from the cache.
+ */
+function prepareOrderSign(patientId: string, kineret: MedicationRequest[], prefetched: ReturnType<typeof trustPrefetch>, deps: HookDeps): void {
+  if (uncoveredTypes(deps.requirements, deps.valueSets, patientId, prefetched.covered).length > 0) return;
+  void assembleRecord({ patientId, orders: kineret, prefetched, client: undefined, requirements: deps.requirements, valueSets: deps.valueSets, reader: deps.reader })
+    .then((record) => {
+      if (record.failedTypes.size > 0 || (record.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources) return;
+      for (const order of kineret) deps.evaluator.prepare({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps) });
+    })
+    .catch(() => undefined);
 }
 
 /**
@@ -160,6 +181,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   if (service.hook === 'order-select') {
     const cards = config.coverageInfo ? [selectNoticeCard(ctx, kineret)] : [];
+    prepareOrderSign(request.patientId, kineret, prefetched, deps);
     return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
   }
 
@@ -188,30 +210,29 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   const assessments: OrderAssessment[] = [];
   if (!record.failedTypes.has('Patient') && !record.failedTypes.has('Coverage')) {
-    // One evaluation cannot be interrupted (it runs on the event loop until a worker pool takes it),
-    // but the next one does not start once the hook budget is spent: those orders are answered as
-    // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
+    // Each order is evaluated by the pool within what is left of the hook budget; one that overruns it is
+    // abandoned (its worker replaced) and answered as not determined in time. EvaluationBusy (every worker
+    // busy, the queue full) propagates: the call is refused with 503 and Retry-After, not answered.
     const deadline = started + deps.config.hookBudgetMs;
     // The record (the orders themselves aside) is what one evaluation's time grows with.
     const tooLarge = (record.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources;
     if (tooLarge) failures.push(new NotEvaluated('record-too-large', deps.config.maxPrefetchResources));
+    // One order after another: a hook call holds one worker at a time, however many orders it carries.
     for (const order of kineret) {
       if (tooLarge) {
         assessments.push({ order, evaluation: null });
         continue;
       }
-      if (performance.now() > deadline) {
-        if (!failures.some((f) => f instanceof NotEvaluated)) failures.push(new NotEvaluated('out-of-time'));
+      try {
+        if (performance.now() > deadline) throw new NotEvaluated('out-of-time');
+        const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), deadline });
+        assessments.push({ order, evaluation });
+      } catch (e) {
+        // A defect (the input was checked) or a refusal (EvaluationBusy) propagates; running out of time is an answer.
+        if (!(e instanceof EvaluationAbandoned || e instanceof NotEvaluated)) throw e;
+        if (!failures.some((f) => f.message === e.message)) failures.push(e);
         assessments.push({ order, evaluation: null });
-        continue;
       }
-      // A failure here is a defect (the input was checked): it propagates to a logged 500.
-      const evaluation = await deps.engine.evaluate(record.bundle, {
-        orderId: order.id,
-        evaluationDate: today(deps.clock),
-        nonPreferred: deps.config.kineretNonPreferred,
-      });
-      assessments.push({ order, evaluation });
     }
   }
   meta.problems = failures.map((f) => f.message);

@@ -6,7 +6,7 @@
 import type { Bundle, Parameters, ParametersParameter, QuestionnaireResponse } from 'fhir/r4';
 import { CRITERIA_CODE_SYSTEM, INDICATION_CODE_SYSTEM } from '../constants';
 import { criterionDefinition, criterionTitle, indicationTitle } from '../core/criteria';
-import type { KineretEngine } from '../core/engine';
+import type { PolicyEvaluator } from '../core/evaluation';
 import type { Evaluation } from '../core/types';
 import { referenceId } from '../fhir/references';
 import { flattenAnswers, responseContext } from './answers';
@@ -22,7 +22,7 @@ function addMonths(date: string, months: number): string {
 }
 
 export async function determine(args: {
-  engine: KineretEngine;
+  evaluator: PolicyEvaluator;
   response: QuestionnaireResponse;
   /** The patient's record: a Bundle holding the response's subject. */
   data: Bundle;
@@ -33,11 +33,10 @@ export async function determine(args: {
   const { response } = args;
   const date = args.date;
   const order = referenceId(responseContext(response).order, 'MedicationRequest');
-  const evaluation = await args.engine.evaluate(args.data, {
-    answers: flattenAnswers(response),
-    orderId: order,
-    evaluationDate: date,
-    nonPreferred: args.nonPreferred,
+  const evaluation = await args.evaluator.evaluate({
+    kind: 'decision',
+    bundle: args.data,
+    options: { answers: flattenAnswers(response), orderId: order, evaluationDate: date, nonPreferred: args.nonPreferred },
   });
   return { evaluation, parameters: toParameters(evaluation, date) };
 }

@@ -15,7 +15,9 @@ import { DTR } from '../constants';
 import { nowIso, today, type Clock } from '../core/clock';
 import { patientMismatches, type Located } from '../core/consistency';
 import type { TypeRequirement } from '../core/data-requirements';
-import type { KineretEngine } from '../core/engine';
+import { EvaluationAbandoned, EvaluationBusy } from '../core/errors';
+import type { EvaluationOptions, PolicyEvaluator } from '../core/evaluation';
+import type { LibraryResults } from '../core/evaluator';
 import { FhirClient } from '../fhir/client';
 import { operationOutcome, OutcomeError, statusOutcome, type IssueCode, type IssueInput } from '../fhir/outcome';
 import { errorsIn, type FhirReader, type ReadIssue } from '../fhir/read';
@@ -28,7 +30,10 @@ import { determine } from './determination';
 import { populate, type LaunchContext } from './populate';
 
 export interface DtrDeps {
-  engine: KineretEngine;
+  /** Policy evaluation (src/core/evaluation.ts): worker pool or this thread, with the result cache. */
+  evaluator: PolicyEvaluator;
+  /** The compiled ELM by library name (which value sets a Library needs). */
+  elm: Record<string, unknown>;
   content: DtrContent;
   config: Config;
   matcher: KineretMatcher;
@@ -176,14 +181,15 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
       coverage: coverage.id ? `Coverage/${coverage.id}` : undefined,
       order: order?.id ? `MedicationRequest/${order.id}` : undefined,
     };
+    const results = await libraryResults(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }, deps);
     const { response, outcome: populateOutcome } = await populate({
       questionnaire: q,
       context: launch,
       now: nowIso(deps.clock),
-      evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
+      evaluate: results,
     });
     const libraries = librariesFor(q, deps.content);
-    const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
+    const valueSets = valueSetsFor(libraries, deps.content, deps.elm);
     const bundle: Bundle = {
       resourceType: 'Bundle',
       meta: { profile: [DTR.qpackageBundleProfile] },
@@ -196,6 +202,22 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
     if (issues.length) parameter.push({ name: 'operationOutcome', resource: { ...operationOutcome([]), issue: issues } });
     return { status: 200, body: { resourceType: 'Parameters', parameter } };
   });
+}
+
+/**
+ * The policy's libraries evaluated for population, as the `evaluate` callback of populate(): a failure of the
+ * evaluation (too slow, a defect) becomes populate's issue and an unpopulated response, as before; only a
+ * full evaluation queue (EvaluationBusy) propagates, for a 503 with Retry-After.
+ */
+async function libraryResults(data: Bundle, options: EvaluationOptions, deps: DtrDeps): Promise<() => Promise<LibraryResults>> {
+  try {
+    const results = await deps.evaluator.evaluate({ kind: 'libraries', bundle: data, options });
+    return async () => results;
+  } catch (e) {
+    if (e instanceof EvaluationAbandoned) return () => Promise.reject(new Error(e.clinicianMessage));
+    if (e instanceof EvaluationBusy) throw e;
+    return () => Promise.reject(e);
+  }
 }
 
 function resourceUrl(r: FhirResource, fhirBase: string): string {
@@ -255,13 +277,15 @@ export function populateOperation(body: unknown, deps: DtrDeps, access: { allowe
       data = record.bundle;
       warnings.push(...record.warnings.map((w) => w.diagnostics));
     }
-    const bundle = data;
+    // Without the Patient there is nothing to evaluate: the response comes back empty, the issues say why.
+    const results = patientRead
+      ? await libraryResults(data, { orderId: referenceId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }, deps)
+      : async () => ({});
     const { response, outcome: issues } = await populate({
       questionnaire: q,
       context: { patient: `Patient/${patientId}`, coverage: coverageRef, order: orderRef, user: userRef },
       now: nowIso(deps.clock),
-      // Without the Patient there is nothing to evaluate: the response comes back empty, the issues say why.
-      evaluate: async () => (patientRead ? deps.engine.evaluateLibraries(bundle, { orderId: referenceId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }) : {}),
+      evaluate: results,
     });
     for (const message of problems) issues.issue.push({ severity: 'warning', code: 'incomplete', diagnostics: message });
     return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }, { name: 'issues', resource: issues }] } };
@@ -321,9 +345,15 @@ export function evaluateOperation(body: unknown, deps: DtrDeps): Promise<FhirRes
   });
 }
 
+/** The determination; an evaluation that could not finish in time is a 503 OperationOutcome saying so (no determination is made up). */
 async function runDetermination(s: Submission, deps: DtrDeps): Promise<Parameters> {
-  const { parameters } = await determine({ engine: deps.engine, response: s.response, data: s.data!, date: s.date, nonPreferred: deps.config.kineretNonPreferred });
-  return parameters;
+  try {
+    const { parameters } = await determine({ evaluator: deps.evaluator, response: s.response, data: s.data!, date: s.date, nonPreferred: deps.config.kineretNonPreferred });
+    return parameters;
+  } catch (e) {
+    if (e instanceof EvaluationAbandoned) throw OutcomeError.of(503, `${e.clinicianMessage} No determination was made.`, { code: e.reason === 'timeout' ? 'timeout' : 'too-costly' });
+    throw e;
+  }
 }
 
 /** What to store for a submitted response: the response, and its determination or why there is none. */

@@ -4,6 +4,7 @@
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
+import { EvaluationBusy } from '../core/errors';
 import { operationOutcome, statusOutcome, type IssueCode } from '../fhir/outcome';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
@@ -91,7 +92,7 @@ const CLIENT_ERROR_TEXT: Record<number, [string, string]> = {
 
 /**
  * Maps body-parser failures (bad JSON 400, too deep 400, too large 413), malformed percent-encoding
- * (400) and anything unexpected (500, logged) to JSON. Messages are this service's own.
+ * (400), a full evaluation queue (503 with Retry-After) and anything unexpected (500, logged) to JSON. Messages are this service's own.
  */
 export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) return next(err);
@@ -100,6 +101,11 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (e.type === 'too-deep') return sendError(req, res, 400, 'too-deep', `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   if (e.type === 'entity.too.large') return sendError(req, res, 413, 'payload-too-large', 'the request body is over the size limit');
   if (err instanceof URIError) return sendError(req, res, 400, 'bad-request', CLIENT_ERROR_TEXT[400][1]);
+  if (err instanceof EvaluationBusy) {
+    // Back-pressure, not a defect: every evaluation worker is busy and the queue is full (src/core/pool.ts).
+    res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    return sendError(req, res, 503, 'busy', 'every policy evaluation worker is busy and the queue is full; retry after the number of seconds in Retry-After');
+  }
   const status = e.status ?? e.statusCode;
   if (status && status >= 400 && status < 500) {
     const [error, message] = CLIENT_ERROR_TEXT[status] ?? ['bad-request', 'the request was refused'];

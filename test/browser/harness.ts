@@ -42,7 +42,8 @@ export async function startHarness(): Promise<Harness> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
+  // The journeys run the service as deployed: evaluation in a worker thread.
+  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', EVAL_WORKERS: '1' } as NodeJS.ProcessEnv);
   const services = await createServices(config);
   server.on('request', createApp(services));
 
@@ -68,6 +69,7 @@ export async function startHarness(): Promise<Harness> {
       rmSync(profile, { recursive: true, force: true });
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.evaluator.close();
       await services.store.close();
     },
   };

@@ -178,7 +178,7 @@ describe('errors as API, bugs as bugs', () => {
   });
 
   it('a defect in the evaluation is a 500 with its stack logged, never a card', async () => {
-    const boom = jest.spyOn(t.services.engine, 'evaluate').mockRejectedValue(new TypeError('data.map is not a function (ELM Local ID 2055)'));
+    const boom = jest.spyOn(t.services.evaluator, 'evaluate').mockRejectedValue(new TypeError('data.map is not a function (ELM Local ID 2055)'));
     const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const res = await t.post(PATH, orderSignRequest(scenario));

@@ -54,7 +54,7 @@ describe('development only', () => {
   });
 
   test('with SANDBOX=off no sandbox route exists, and the DTR app is told it has no payer token in the browser', async () => {
-    const services = await createServices(loadConfig({ SANDBOX: 'off', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv));
+    const services = await createServices(loadConfig({ SANDBOX: 'off', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', EVAL_WORKERS: '0' } as NodeJS.ProcessEnv));
     const app = createApp(services);
     for (const path of ['/', '/sandbox/', '/sandbox/api/patients', '/sandbox/fhir/metadata', '/sandbox/fhir/.well-known/smart-configuration', '/sandbox/dtr-token']) {
       expect({ path, status: (await request(app).get(path)).status }).toEqual({ path, status: 404 });
@@ -74,7 +74,7 @@ describe('the sandbox EHR with authentication on', () => {
     server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    services = await createServices(loadConfig({ PUBLIC_BASE_URL: base, DATABASE_URL: ':memory:', LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv));
+    services = await createServices(loadConfig({ PUBLIC_BASE_URL: base, DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', EVAL_WORKERS: '0' } as NodeJS.ProcessEnv));
     server.on('request', createApp(services));
   });
 

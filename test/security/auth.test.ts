@@ -217,7 +217,7 @@ describe('AUTH=off', () => {
     const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
     const { createServices, createApp } = await import('../../src/app');
     const { loadConfig } = await import('../../src/config');
-    const services = await createServices(loadConfig({ AUTH: 'off', SANDBOX: 'off', DATABASE_URL: ':memory:' } as NodeJS.ProcessEnv), { log });
+    const services = await createServices(loadConfig({ AUTH: 'off', SANDBOX: 'off', DATABASE_URL: ':memory:', EVAL_WORKERS: '0' } as NodeJS.ProcessEnv), { log });
     expect(lines.some((l) => /AUTH=off/.test(l))).toBe(true);
     const before = lines.length;
     const res = await request(createApp(services)).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body()));
@@ -250,7 +250,7 @@ describe('CDS JWT lifetime and jti reuse (issue 15 low finding; issue 17 item 3)
     const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
     const { createServices, createApp } = await import('../../src/app');
     const { loadConfig } = await import('../../src/config');
-    const services = await createServices(loadConfig({ CDS_JTI_REUSE: 'allow', SANDBOX: 'off', DATABASE_URL: ':memory:', PUBLIC_BASE_URL: t.base } as NodeJS.ProcessEnv), { log });
+    const services = await createServices(loadConfig({ CDS_JTI_REUSE: 'allow', SANDBOX: 'off', DATABASE_URL: ':memory:', PUBLIC_BASE_URL: t.base, EVAL_WORKERS: '0' } as NodeJS.ProcessEnv), { log });
     expect(lines.some((l) => /CDS_JTI_REUSE=allow/.test(l))).toBe(true);
     services.registry.addCdsClient({ iss: TEST_ISS, jwks: { keys: [await jwkOf()] }, fhirServers: [] });
     const app = createApp(services);

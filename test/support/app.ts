@@ -40,7 +40,10 @@ export interface TestApp {
 
 /** `clock`: the service's clock (default the system's); the test clients sign their JWTs by it too. */
 export async function startTestApp(env: Record<string, string> = {}, options: { databaseUrl?: string; schema?: string; clock?: Clock } = {}): Promise<TestApp> {
-  const config = loadConfig({ PUBLIC_BASE_URL: 'http://payer.test', SANDBOX: 'off', LOG_LEVEL: 'silent', DATABASE_URL: ':memory:', ...env } as NodeJS.ProcessEnv);
+  // Evaluation on the test's own thread unless a test asks for workers (EVAL_WORKERS) or runs as production
+  // (which refuses EVAL_WORKERS=0): test/core/pool.test.ts and test/server/evaluation-pool.test.ts run the pool.
+  const workers = env.NODE_ENV === 'production' ? '1' : '0';
+  const config = loadConfig({ PUBLIC_BASE_URL: 'http://payer.test', SANDBOX: 'off', LOG_LEVEL: 'silent', DATABASE_URL: ':memory:', EVAL_WORKERS: workers, ...env } as NodeJS.ProcessEnv);
   const clock = options.clock ?? systemClock;
   const store = await openAuditStore(options.databaseUrl ?? config.databaseUrl, { schema: options.schema, clock });
   const services = await createServices(config, { store, clock });

@@ -1,0 +1,374 @@
+/**
+ * Policy evaluation as a service: the one function the CRD hook, the DTR operations (and any new channel)
+ * call to evaluate the policy for a patient record,
+ *
+ *   const evaluation = await services.evaluator.evaluate({ kind: 'decision', bundle, options, deadline });
+ *   const libraries = await services.evaluator.evaluate({ kind: 'libraries', bundle, options });
+ *
+ * `decision` answers the typed Evaluation (criteria, decision, prefill); `libraries` every definition of
+ * the policy's libraries as JSON values (questionnaire population). Behind it:
+ *
+ * - a backend that runs the evaluation: a pool of worker threads (./pool.ts, the default: evaluation never
+ *   holds the event loop, and one that overruns its time is terminated) or this thread (EVAL_WORKERS=0:
+ *   tests, the CLI; no time bound during an evaluation);
+ * - a bounded cache keyed by a digest of everything that can change the result: the kind, the options
+ *   (answers, order, plan flag, evaluation date: the clock's day), the record's resources in order and the
+ *   compiled content. The same record evaluated again (order-select then order-sign, $questionnaire-package
+ *   then $populate, a retried call) is answered from it; concurrent identical requests share one evaluation.
+ *
+ * Results are plain JSON (records as their FHIR JSON, CQL values in JSON form: see toWire), the same in
+ * both backends; each caller gets its own copy.
+ */
+import { createHash } from 'node:crypto';
+import * as cql from 'cql-execution';
+import { Uncertainty } from 'cql-execution/lib/datatypes/uncertainty';
+import type { Bundle } from 'fhir/r4';
+import type { KineretEngine } from './engine';
+import { EvaluationAbandoned, EvaluationBusy } from './errors';
+import { EvaluationInputError, patientIdOf, type LibraryResults } from './evaluator';
+import type { Evaluation, EvaluateOptions } from './types';
+
+export type EvaluationKind = 'decision' | 'libraries';
+
+export interface EvaluationResults {
+  decision: Evaluation;
+  libraries: LibraryResults;
+}
+
+/** What changes an evaluation's result besides the record (the CLI's `timing` is not offered here). */
+export type EvaluationOptions = Omit<EvaluateOptions, 'timing'>;
+
+export interface EvaluationRequest<K extends EvaluationKind = EvaluationKind> {
+  kind: K;
+  /** The patient's record: a Bundle with exactly one Patient. */
+  bundle: Bundle;
+  options: EvaluationOptions;
+  /**
+   * When the answer stops being of use (performance.now() milliseconds): an evaluation still queued or
+   * running then is abandoned with EvaluationAbandoned('timeout'). Default: EVAL_TIMEOUT_MS from now.
+   */
+  deadline?: number;
+}
+
+/** The one function callers use. */
+export interface PolicyEvaluator {
+  evaluate<K extends EvaluationKind>(request: EvaluationRequest<K>): Promise<EvaluationResults[K]>;
+}
+
+/** One evaluation as a backend runs it: the record both as given and serialized (what workers receive). */
+export interface EvaluationJob {
+  kind: EvaluationKind;
+  bundle: Bundle;
+  /** The record as JSON: a collection Bundle of the record's resources, in order. */
+  record: string;
+  options: EvaluationOptions;
+  /** performance.now() milliseconds. */
+  deadline: number;
+}
+
+export interface BackendStats {
+  kind: 'workers' | 'in-process';
+  workers: number;
+  /** Workers ready and waiting for work. */
+  idle: number;
+  /** Evaluations running now. */
+  running: number;
+  /** Evaluations waiting for a worker. */
+  queued: number;
+  /** Workers terminated because an evaluation overran its time or memory, since start. */
+  replaced: number;
+}
+
+/** Runs evaluations; resolves with the result as JSON text. */
+export interface EvaluationBackend {
+  run(job: EvaluationJob): Promise<string>;
+  /** Runs the job only if it can start now on an idle worker; undefined when it cannot (nothing queued). */
+  runIfIdle(job: EvaluationJob): Promise<string> | undefined;
+  stats(): BackendStats;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Results as JSON
+
+/**
+ * A cql-execution result as JSON: FHIR records as their JSON, dates as their CQL text, quantities as
+ * {value, unit}, codes and concepts as their fields, intervals as {low, high, lowClosed, highClosed},
+ * tuples field by field. The same function serializes the results of both backends, so a worker's answer
+ * and this thread's are the same text.
+ */
+export function toWire(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'object':
+      break;
+    default:
+      return null;
+  }
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value instanceof cql.DateTime || value instanceof cql.Date) return value.toString();
+  if (value instanceof cql.Quantity) return { value: toWire(value.value), unit: value.unit ?? null };
+  if (value instanceof cql.Code) return dropNulls({ code: value.code, system: value.system, version: value.version, display: value.display });
+  if (value instanceof cql.Concept) return dropNulls({ codes: toWire(value.codes), display: value.display });
+  if (value instanceof cql.Interval) {
+    return { low: toWire(value.low), high: toWire(value.high), lowClosed: value.lowClosed, highClosed: value.highClosed };
+  }
+  if (value instanceof Uncertainty) return { low: toWire(value.low), high: toWire(value.high) };
+  if (value instanceof cql.Ratio) return { numerator: toWire(value.numerator), denominator: toWire(value.denominator) };
+  // A FHIR record (ours or cql-exec-fhir's): the JSON it reads.
+  const json = (value as { _json?: unknown })._json;
+  if (json !== undefined && typeof (value as { getTypeInfo?: unknown }).getTypeInfo === 'function') return json;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = toWire(v);
+  return out;
+}
+
+function dropNulls(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+/** Runs one job on an engine and serializes its result: the work of a worker, and of the in-process backend. */
+export async function runOnEngine(engine: KineretEngine, kind: EvaluationKind, bundle: Bundle, options: EvaluationOptions): Promise<string> {
+  if (kind === 'libraries') {
+    const libraries = await engine.evaluateLibraries(bundle, options);
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [library, values] of Object.entries(libraries)) {
+      out[library] = {};
+      for (const [name, value] of Object.entries(values)) out[library][name] = toWire(value);
+    }
+    return JSON.stringify(out);
+  }
+  const evaluation = await engine.evaluate(bundle, options);
+  const prefill: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(evaluation.prefill)) prefill[name] = toWire(value);
+  return JSON.stringify({ ...evaluation, prefill });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// This thread
+
+/**
+ * Evaluates on the calling thread (EVAL_WORKERS=0), one evaluation at a time: no queue bound, and no time
+ * bound once an evaluation has started (the deadline is checked when its turn comes).
+ */
+export class InProcessBackend implements EvaluationBackend {
+  private running = 0;
+  private waiting = 0;
+  private turn: Promise<unknown> = Promise.resolve();
+
+  /** `engine` is asked for on the first evaluation (it parses the model info). */
+  constructor(private readonly engine: () => KineretEngine) {}
+
+  run(job: EvaluationJob): Promise<string> {
+    this.waiting++;
+    const result = this.turn.then(async () => {
+      this.waiting--;
+      if (performance.now() > job.deadline) throw new EvaluationAbandoned('timeout', 'the deadline passed before the evaluation started');
+      this.running++;
+      try {
+        return await runOnEngine(this.engine(), job.kind, job.bundle, job.options);
+      } finally {
+        this.running--;
+      }
+    });
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Never: on this thread a speculative evaluation would hold up the requests that follow. */
+  runIfIdle(): undefined {
+    return undefined;
+  }
+
+  stats(): BackendStats {
+    return { kind: 'in-process', workers: 0, idle: 0, running: this.running, queued: this.waiting, replaced: 0 };
+  }
+
+  async close(): Promise<void> {
+    // nothing to release
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The service: digest, cache, shared in-flight evaluations
+
+export interface EvaluationServiceOptions {
+  /** Default time allowed for one evaluation (ms), when the request names no deadline. */
+  timeoutMs: number;
+  /** Largest number of cached results (0: no cache). */
+  cacheEntries: number;
+  /** Largest total size of cached results (bytes of JSON). */
+  cacheBytes: number;
+  /** Identifies the compiled content (ELM and value sets): part of every cache key. */
+  contentDigest: string;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  /** Requests that joined an evaluation already running for the same key. */
+  shared: number;
+  /** Evaluations started ahead of a request (prepare()). */
+  prepared: number;
+}
+
+/** The record as evaluated: its resources in order, in a collection Bundle (entry fields other than the resource do not count). */
+export function serializeRecord(bundle: Bundle): string {
+  return JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: (bundle.entry ?? []).filter((e) => e.resource).map((e) => ({ resource: e.resource })) });
+}
+
+function optionsKey(o: EvaluationOptions): string {
+  return JSON.stringify([o.evaluationDate, o.orderId ?? null, o.nonPreferred ?? false, o.answers ?? []]);
+}
+
+/** A digest of the compiled content, for cache keys: ELM and value sets as loaded. */
+export function contentDigestOf(content: { elm: Record<string, unknown>; valueSets: unknown[] }): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(content.elm).sort()) hash.update(name).update(JSON.stringify(content.elm[name]));
+  hash.update(JSON.stringify(content.valueSets));
+  return hash.digest('hex');
+}
+
+export class EvaluationService implements PolicyEvaluator {
+  private readonly cache = new Map<string, string>();
+  private cachedBytes = 0;
+  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly counts = { hits: 0, misses: 0, shared: 0, prepared: 0 };
+
+  constructor(
+    readonly backend: EvaluationBackend,
+    private readonly options: EvaluationServiceOptions,
+  ) {}
+
+  async evaluate<K extends EvaluationKind>(request: EvaluationRequest<K>): Promise<EvaluationResults[K]> {
+    const job = this.jobOf(request);
+    const key = this.keyOf(job);
+    const cached = this.fromCache(key);
+    if (cached !== undefined) return JSON.parse(cached) as EvaluationResults[K];
+    let running = this.inflight.get(key);
+    if (running) this.counts.shared++;
+    else {
+      this.counts.misses++;
+      running = this.start(key, this.backend.run(job));
+    }
+    return JSON.parse(await withDeadline(running, job.deadline)) as EvaluationResults[K];
+  }
+
+  /**
+   * Starts an evaluation whose result a later request will likely want (order-select before order-sign),
+   * only if a worker is idle now: it never waits in the queue nor takes a place there. Failures are
+   * ignored: the later request evaluates for itself.
+   */
+  prepare(request: EvaluationRequest): void {
+    let job: EvaluationJob;
+    try {
+      job = this.jobOf(request);
+    } catch {
+      return;
+    }
+    const key = this.keyOf(job);
+    if (this.options.cacheEntries === 0 || this.cache.has(key) || this.inflight.has(key)) return;
+    const run = this.backend.runIfIdle(job);
+    if (!run) return;
+    this.counts.prepared++;
+    void this.start(key, run);
+  }
+
+  stats(): { backend: BackendStats; cache: CacheStats } {
+    return { backend: this.backend.stats(), cache: { entries: this.cache.size, bytes: this.cachedBytes, ...this.counts } };
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  private jobOf(request: EvaluationRequest): EvaluationJob {
+    patientIdOf(request.bundle); // refuses what cannot be evaluated before any work (EvaluationInputError)
+    if (typeof request.options.evaluationDate !== 'string') throw new EvaluationInputError('an evaluation date is required');
+    const { timing: _timing, ...options } = request.options as EvaluateOptions;
+    return {
+      kind: request.kind,
+      bundle: request.bundle,
+      record: serializeRecord(request.bundle),
+      options,
+      deadline: request.deadline ?? performance.now() + this.options.timeoutMs,
+    };
+  }
+
+  private keyOf(job: EvaluationJob): string {
+    return createHash('sha256')
+      .update(`${job.kind}\n${this.options.contentDigest}\n${optionsKey(job.options)}\n`)
+      .update(job.record)
+      .digest('base64');
+  }
+
+  private start(key: string, run: Promise<string>): Promise<string> {
+    const shared = run.then(
+      (json) => {
+        this.inflight.delete(key);
+        this.remember(key, json);
+        return json;
+      },
+      (e: unknown) => {
+        this.inflight.delete(key);
+        throw e;
+      },
+    );
+    // Whoever waits may stop waiting (its deadline); the outcome is then nobody's concern but the cache's.
+    shared.catch(() => undefined);
+    this.inflight.set(key, shared);
+    return shared;
+  }
+
+  private fromCache(key: string): string | undefined {
+    const json = this.cache.get(key);
+    if (json === undefined) return undefined;
+    this.counts.hits++;
+    // Most recently used last: Map keeps insertion order, so eviction takes the first keys.
+    this.cache.delete(key);
+    this.cache.set(key, json);
+    return json;
+  }
+
+  private remember(key: string, json: string): void {
+    const { cacheEntries, cacheBytes } = this.options;
+    if (cacheEntries === 0 || json.length > cacheBytes || this.cache.has(key)) return;
+    this.cache.set(key, json);
+    this.cachedBytes += json.length;
+    for (const [oldest, value] of this.cache) {
+      if (this.cache.size <= cacheEntries && this.cachedBytes <= cacheBytes) break;
+      this.cache.delete(oldest);
+      this.cachedBytes -= value.length;
+    }
+  }
+}
+
+/** Waits for `run`, but no longer than `deadline` (a request that joined another's evaluation keeps its own deadline). */
+function withDeadline(run: Promise<string>, deadline: number): Promise<string> {
+  const left = deadline - performance.now();
+  if (!Number.isFinite(left)) return run;
+  if (left <= 0) return Promise.reject(new EvaluationAbandoned('timeout', 'the deadline passed while waiting for an evaluation'));
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new EvaluationAbandoned('timeout', 'the deadline passed while waiting for an evaluation')), left);
+    timer.unref();
+    run.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+export { EvaluationAbandoned, EvaluationBusy };
