@@ -7,13 +7,45 @@ import {
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { GroupCommit, type GroupCommitStats, type Outcome } from './group-commit';
 import { ownerCondition, type Reader } from '../security/principal';
 
 const MIGRATION_LOCK = 4_242_017;
 
+type HookWrite = [HookCallRecord, CoverageAssertionRecord[]];
+
+
+/**
+ * The calls of a batch and their assertions in one statement (one round trip, one commit): a call whose
+ * client already has an answer for the same hookInstance and request digest is not inserted (a retry:
+ * 'duplicate'), nor are its assertions. Returns the request ids inserted.
+ */
+function hookBatchSql(items: HookWrite[]): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const row = (cells: unknown[], casts: string[]) => `(${cells.map((c, i) => `$${values.push(c)}${casts[i] ?? ''}`).join(', ')})`;
+  const hookCasts = ['', '', '', '', '', '', '', '::real', '::integer', '', ''];
+  const hooks = items.map(([c]) => row([c.requestId, c.hookInstance, c.serviceId, c.clientIss ?? '', c.patientId, JSON.stringify(c.orderIds),
+    c.receivedAt, c.durationMs, c.status, JSON.stringify(c.response), c.requestHash], hookCasts));
+  const assertions = items.flatMap(([c, list]) => list.map((x) => row([x.assertionId, x.orderRef, c.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt], [])));
+  const text = `WITH calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash) AS (VALUES ${hooks.join(', ')}),
+    inserted AS (
+      INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
+      SELECT * FROM calls
+      ON CONFLICT (client_iss, hook_instance, request_hash) WHERE status = 200 DO NOTHING
+      RETURNING request_id)${assertions.length ? `,
+    assertions AS (
+      INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at)
+      SELECT a.* FROM (VALUES ${assertions.join(', ')}) AS a (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at)
+      WHERE a.request_id IN (SELECT request_id FROM inserted))` : ''}
+    SELECT request_id FROM inserted`;
+  return { text, values };
+}
+
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
+  /** Hook calls are group-committed: the calls answered together go in one statement, one commit. */
+  private readonly hooks = new GroupCommit<HookWrite, 'recorded' | 'duplicate'>((items) => this.writeHooks(items));
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
@@ -44,32 +76,19 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
-  async recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query(
-        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
-          call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response), call.requestHash],
-      );
-      for (const x of assertions) {
-        await c.query(
-          'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES ($1, $2, $3, $4, $5, $6)',
-          [x.assertionId, x.orderRef, call.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt],
-        );
-      }
-      await c.query('COMMIT');
-      return 'recorded';
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      const err = e as { code?: string; constraint?: string };
-      if (err.code === '23505' && err.constraint === 'hook_calls_answered') return 'duplicate';
-      throw e;
-    } finally {
-      c.release();
-    }
+  recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
+    return this.hooks.submit([call, assertions]);
+  }
+
+  /** How many hook records were written and in how many commits (group commit at work). */
+  writeStats(): GroupCommitStats {
+    return this.hooks.stats();
+  }
+
+  /** A batch in one statement; it fails as a whole (then GroupCommit writes each call on its own). */
+  private async writeHooks(items: HookWrite[]): Promise<Outcome<'recorded' | 'duplicate'>[]> {
+    const inserted = new Set((await this.pool.query(hookBatchSql(items))).rows.map((r: { request_id: string }) => r.request_id));
+    return items.map(([call]) => ({ ok: true, value: inserted.has(call.requestId) ? 'recorded' : 'duplicate' }));
   }
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {

@@ -13,11 +13,24 @@ import {
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { GroupCommit, type GroupCommitStats, type Outcome } from './group-commit';
 import { ownerCondition, type Reader } from '../security/principal';
+
+type HookWrite = [HookCallRecord, CoverageAssertionRecord[]];
+
+/** A hook call's row; the answered index (one 200 per client, hookInstance and request digest) makes a retry's row 'duplicate'. */
+const INSERT_HOOK = `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (client_iss, hook_instance, request_hash) WHERE status = 200 DO NOTHING`;
+const INSERT_ASSERTION = 'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES (?, ?, ?, ?, ?, ?)';
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  /** Hook calls are group-committed: one transaction, one sync to disk, for the calls answered together. */
+  private readonly hooks = new GroupCommit<HookWrite, 'recorded' | 'duplicate'>(async (items) => this.writeHooks(items));
+  /** Statements prepared once (after the migrations), by their SQL. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(file: string, private readonly clock: Clock = systemClock) {
@@ -41,90 +54,116 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
-  async recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
-    const insert = this.db.transaction(() => {
-      this.db.prepare(
-        `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
-        call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response), call.requestHash);
-      const a = this.db.prepare(
-        'INSERT INTO coverage_assertions (assertion_id, order_ref, request_id, coverage_ref, extension, issued_at) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      for (const x of assertions) a.run(x.assertionId, x.orderRef, call.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt);
-    });
+  recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'> {
+    return this.hooks.submit([call, assertions]);
+  }
+
+  /** How many hook records were written and in how many commits (group commit at work). */
+  writeStats(): GroupCommitStats {
+    return this.hooks.stats();
+  }
+
+  /** One transaction for the batch; each call with its assertions in a savepoint, so that one that fails is rolled back alone. */
+  private writeHooks(items: HookWrite[]): Outcome<'recorded' | 'duplicate'>[] {
+    const hook = this.stmt(INSERT_HOOK);
+    const assertion = this.stmt(INSERT_ASSERTION);
+    this.db.exec('BEGIN IMMEDIATE');
     try {
-      insert();
-      return 'recorded';
+      const outcomes = items.map(([call, assertions]): Outcome<'recorded' | 'duplicate'> => {
+        this.db.exec('SAVEPOINT hook_call');
+        try {
+          const inserted = hook.run(call.requestId, call.hookInstance, call.serviceId, call.clientIss ?? '', call.patientId, JSON.stringify(call.orderIds),
+            call.receivedAt, call.durationMs, call.status, JSON.stringify(call.response), call.requestHash).changes === 1;
+          if (inserted) {
+            for (const x of assertions) assertion.run(x.assertionId, x.orderRef, call.requestId, x.coverageRef, JSON.stringify(x.extension), x.issuedAt);
+          }
+          this.db.exec('RELEASE hook_call');
+          return { ok: true, value: inserted ? 'recorded' : 'duplicate' };
+        } catch (error) {
+          this.db.exec('ROLLBACK TO hook_call');
+          this.db.exec('RELEASE hook_call');
+          return { ok: false, error };
+        }
+      });
+      this.db.exec('COMMIT');
+      return outcomes;
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' && /hook_calls\.client_iss/.test(err.message ?? '')) return 'duplicate';
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw e;
     }
   }
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {
-    this.db.prepare('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), this.clock.now().toISOString());
   }
 
   async recordFeedback(f: FeedbackRecord): Promise<void> {
-    this.db.prepare('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString());
   }
 
   async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
     const now = epochSeconds(this.clock);
-    this.db.prepare('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
-    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp, aud ?? null);
+    this.stmt('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
+    const r = this.stmt('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp, aud ?? null);
     return r.changes === 1;
   }
 
   async findJti(iss: string, jti: string) {
-    const r = this.db.prepare('SELECT exp, aud FROM jti_seen WHERE iss = ? AND jti = ?').get(iss, jti) as { exp: number; aud: string | null } | undefined;
+    const r = this.stmt('SELECT exp, aud FROM jti_seen WHERE iss = ? AND jti = ?').get(iss, jti) as { exp: number; aud: string | null } | undefined;
     return r ? { exp: Number(r.exp), aud: r.aud } : undefined;
   }
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
-    return this.db.prepare('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
+    return this.stmt('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
   }
 
   async findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null) {
-    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND request_hash IS ? AND status = 200').get(clientIss ?? '', hookInstance, requestHash);
+    const r = this.stmt('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND request_hash IS ? AND status = 200').get(clientIss ?? '', hookInstance, requestHash);
     return r ? rowToHookCall(r as Record<string, unknown>) : undefined;
   }
 
   async findAssertion(assertionId: string) {
-    const rows = this.db.prepare('SELECT * FROM coverage_assertions WHERE assertion_id = ?').all(assertionId).map((r) => rowToAssertion(r as Record<string, unknown>));
+    const rows = this.stmt('SELECT * FROM coverage_assertions WHERE assertion_id = ?').all(assertionId).map((r) => rowToAssertion(r as Record<string, unknown>));
     if (rows.length === 0) return undefined;
-    const call = this.db.prepare('SELECT * FROM hook_calls WHERE request_id = ?').get(rows[0].requestId) as Record<string, unknown> | undefined;
+    const call = this.stmt('SELECT * FROM hook_calls WHERE request_id = ?').get(rows[0].requestId) as Record<string, unknown> | undefined;
     return { assertions: rows, call: call ? rowToHookCall(call) : undefined };
   }
 
   async countHookCalls(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM hook_calls').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM hook_calls').get() as { n: number }).n;
   }
 
   async recentDtrEvents(kind: DtrEventRecord['kind'], limit: number) {
-    return this.db.prepare('SELECT * FROM dtr_events WHERE kind = ? ORDER BY at DESC LIMIT ?').all(kind, limit).map((r) => rowToDtrEvent(r as Record<string, unknown>));
+    return this.stmt('SELECT * FROM dtr_events WHERE kind = ? ORDER BY at DESC LIMIT ?').all(kind, limit).map((r) => rowToDtrEvent(r as Record<string, unknown>));
   }
 
   async saveResponse(response: QuestionnaireResponse, determination: Parameters, owner: string): Promise<string> {
     const id = randomUUID();
     const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
-    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES (?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString(), owner);
     return id;
   }
 
   async getResponse(id: string, reader: Reader) {
     const owned = ownerCondition(reader, 'client_id', () => '?', 2);
-    const r = this.db.prepare(`SELECT response, determination FROM questionnaire_responses WHERE id = ? AND ${owned.sql}`).get(id, ...owned.params) as { response: string; determination: string } | undefined;
+    const r = this.stmt(`SELECT response, determination FROM questionnaire_responses WHERE id = ? AND ${owned.sql}`).get(id, ...owned.params) as { response: string; determination: string } | undefined;
     return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
   }
 
   async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
     await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async close(): Promise<void> {

@@ -2,10 +2,12 @@
  * The audit store: every hook call and its response, every coverage assertion, DTR packages,
  * populations, determinations and stored responses, feedback, and JWT ids already used. SQLite
  * (embedded default) and PostgreSQL (several instances) implement the same interface and the same
- * migrations. Writes complete before the caller answers its client.
+ * migrations. Writes complete before the caller answers its client; hook calls answered at the same
+ * time are committed together (group commit), each still durable before its answer.
  */
 import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import type { DtrStore } from '../dtr/store';
+import type { GroupCommitStats } from './group-commit';
 
 export interface HookCallRecord {
   requestId: string;
@@ -54,6 +56,8 @@ export interface AuditStore extends DtrStore {
    * answer for the same hookInstance and the same request (body digest): a retry.
    */
   recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'>;
+  /** Hook records written and the commits they took: calls answered together share one (src/audit/group-commit.ts). */
+  writeStats(): GroupCommitStats;
   recordDtrEvent(event: DtrEventRecord): Promise<void>;
   recordFeedback(feedback: FeedbackRecord): Promise<void>;
   /** Claims a JWT id for an issuer until `exp` (for audience `aud`); false when it was already used (replay). */

@@ -111,25 +111,28 @@ class Walk {
 
   private object(value: Record<string, unknown>, owner: string, path: string, isResource: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const choices = new Map<string, string>();
-    for (const [key, raw] of Object.entries(value)) {
+    let choices: Map<string, string> | undefined;
+    // for...in over a JSON.parse'd object is its own keys in order (no prototype keys); no entry arrays made.
+    for (const key in value) {
+      if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+      const raw = value[key];
       if (isResource && key === 'resourceType') {
         out[key] = raw;
         continue;
       }
       // Primitive extensions (_birthDate) and comments travel as they are.
-      if (key.startsWith('_') || key === 'fhir_comments') {
+      if (key.charCodeAt(0) === 95 /* _ */ || key === 'fhir_comments') {
         out[key] = raw;
         continue;
       }
       const shape = this.shapes.element(owner, key);
-      const at = `${path}.${key}`;
       if (!shape) {
-        this.report('warning', 'informational', at, `is not an element of ${typeName(owner)} in FHIR R4; ignored`);
+        this.report('warning', 'informational', `${path}.${key}`, `is not an element of ${typeName(owner)} in FHIR R4; ignored`);
         out[key] = raw;
         continue;
       }
       if (shape.choice) {
+        choices ??= new Map();
         const other = choices.get(shape.choice);
         if (other) {
           this.report('error', 'structure', `${path}.${shape.choice}[x]`, `is given twice (${other} and ${key}); FHIR allows one`);
@@ -137,14 +140,20 @@ class Walk {
         }
         choices.set(shape.choice, key);
       }
-      const read = shape.array ? this.list(raw, shape.type, at, `_${key}` in value) : this.single(raw, shape.type, at);
+      // Most elements are single primitives sent right: checked in place, without making their path.
+      if (!shape.array && raw !== null && raw !== '' && !Array.isArray(raw) && this.shapes.isPrimitive(shape.type) && this.shapes.primitiveValid(shape.type, raw)) {
+        out[key] = raw;
+        continue;
+      }
+      const at = `${path}.${key}`;
+      const read = shape.array ? this.list(raw, shape.type, at, value, key) : this.single(raw, shape.type, at);
       if (read !== undefined) out[key] = read;
     }
     return out;
   }
 
   /** A repeating element: a single value is read as a list of one. */
-  private list(raw: unknown, type: string, path: string, hasPrimitiveExtensions: boolean): unknown[] | undefined {
+  private list(raw: unknown, type: string, path: string, owner: Record<string, unknown>, key: string): unknown[] | undefined {
     if (raw === null || raw === '') {
       this.report('warning', 'informational', path, `is ${describe(raw)}; read as absent`);
       return undefined;
@@ -159,7 +168,7 @@ class Walk {
     const out: unknown[] = [];
     items.forEach((item, i) => {
       // null keeps a primitive list aligned with its _element extensions; elsewhere it means nothing.
-      if (item === null && hasPrimitiveExtensions) return void out.push(null);
+      if (item === null && `_${key}` in owner) return void out.push(null);
       if (item === null || item === '') {
         this.report('warning', 'informational', `${path}[${i}]`, `is ${describe(item)}; left out`);
         return;

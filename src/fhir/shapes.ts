@@ -28,9 +28,19 @@ const MAX_CHECKED_LENGTH = 4096;
 export class FhirShapes {
   private readonly resourceTypes: Set<string>;
   private readonly regexes = new Map<string, RegExp>();
+  /** Element shapes by owner, made once at load: the reader asks for one per element of every request. */
+  private readonly elements = new Map<string, Map<string, ElementShape>>();
+  private readonly primitives: Set<string>;
 
   private constructor(private readonly file: ShapesFile) {
     this.resourceTypes = new Set(file.resources);
+    this.primitives = new Set(Object.keys(file.primitives));
+    for (const [owner, elements] of Object.entries(file.types)) {
+      this.elements.set(owner, new Map(Object.entries(elements).map(([name, e]) => [
+        name,
+        Object.freeze(e.length === 3 ? { type: e[0], array: e[1] === 1, choice: e[2] } : { type: e[0], array: e[1] === 1 }),
+      ])));
+    }
     for (const [type, regex] of Object.entries(file.primitives)) {
       if (regex && CHECKED_BY_REGEX.has(type)) this.regexes.set(type, new RegExp(`^(?:${regex})$`));
     }
@@ -61,14 +71,12 @@ export class FhirShapes {
   }
 
   isPrimitive(type: string): boolean {
-    return type in this.file.primitives;
+    return this.primitives.has(type);
   }
 
   /** The element `name` of the type or backbone at `owner` ('Patient', 'CodeableConcept', 'MedicationRequest.dispenseRequest'). */
   element(owner: string, name: string): ElementShape | undefined {
-    const e = this.file.types[owner]?.[name];
-    if (!e) return undefined;
-    return e.length === 3 ? { type: e[0], array: e[1] === 1, choice: e[2] } : { type: e[0], array: e[1] === 1 };
+    return this.elements.get(owner)?.get(name);
   }
 
   /** Whether `value` is a valid value of the primitive `type` (JSON type, range, and the specification's regex where it is safe to run). */

@@ -1,5 +1,5 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
@@ -8,6 +8,7 @@ import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/
 import type { Logger } from '../log';
 import { hookLimits, type WorkLimits } from '../security/limits';
 import { cdsClient } from './auth';
+import { bodyDigest } from './errors';
 import type { Routes } from './route';
 
 function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRecord[] {
@@ -43,9 +44,9 @@ export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: Audi
       const body = req.body as Record<string, unknown> | undefined;
       const hookInstance = str(body?.hookInstance) ?? '';
       res.locals.hookInstance = hookInstance;
-      // A call is keyed by client, hookInstance and the digest of its body: a retry (same body) gets the recorded
-      // answer; a reused hookInstance with a different body is a distinct call, answered and recorded as such.
-      const requestHash = createHash('sha256').update(JSON.stringify(req.body)).digest('hex');
+      // A call is keyed by client, hookInstance and the digest of its body as sent: a retry (the same bytes) gets
+      // the recorded answer; a reused hookInstance with a different body is a distinct call, answered and recorded as such.
+      const requestHash = bodyDigest(req);
       const answered = hookInstance ? await deps.store.findAnsweredCall(caller.iss, hookInstance, requestHash) : undefined;
       if (answered) {
         res.setHeader('X-Replayed-From', answered.requestId);

@@ -2,6 +2,7 @@
  * Body parsing and error responses shared by every route: JSON errors, the right status each, and
  * nothing internal (no file paths, no stack, no library messages) in an error body.
  */
+import { createHash } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
 import { EvaluationBusy } from '../core/errors';
@@ -25,23 +26,40 @@ const BACKSLASH = 0x5c;
 
 /**
  * Whether raw JSON text nests deeper than `max`, decided by one pass over the bytes before any
- * parsing (strings skipped), so a deep body costs a scan, not a parse and a walk.
+ * parsing (strings skipped, each by a native search for its closing quote), so a deep body costs a
+ * scan, not a parse and a walk.
  */
 export function jsonTextTooDeep(buf: Uint8Array, max: number): boolean {
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i];
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) {
+      // The closing quote is the next one not escaped (preceded by an even number of backslashes).
+      let end = i;
+      for (;;) {
+        end = bytes.indexOf(QUOTE, end + 1);
+        if (end < 0) return false; // an unterminated string: the parser refuses it
+        let backslashes = 0;
+        while (bytes[end - 1 - backslashes] === BACKSLASH) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > max) return true;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
   return false;
 }
+
+/** The SHA-256 of a request's body as it arrived (hex), kept by the JSON parser: retries of a call are recognised by it. */
+export function bodyDigest(req: Request): string {
+  const digest = (req as Request & { [BODY_DIGEST]?: string })[BODY_DIGEST];
+  // A body the JSON parser did not read (none, or parsed elsewhere): the digest of its JSON form.
+  return digest ?? createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
+}
+
+const BODY_DIGEST = Symbol('body-digest');
 
 class TooDeep extends Error {
   readonly status = 400;
@@ -62,8 +80,10 @@ export function jsonBody(limit: number): RequestHandler[] {
     limit,
     type: JSON_TYPES,
     strict: false,
-    verify: (_req, _res, buf) => {
+    verify: (req, _res, buf) => {
       if (jsonTextTooDeep(buf, MAX_JSON_DEPTH)) throw new TooDeep(`the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+      // The bytes as sent: hashing them costs a fraction of serializing the parsed body again.
+      (req as unknown as Record<symbol, string>)[BODY_DIGEST] = createHash('sha256').update(buf).digest('hex');
     },
   });
   return [requireJson, parse];

@@ -79,6 +79,28 @@ describe.each(engines)('%s audit store', (_name, open) => {
     expect(await store.findHookCalls(c.hookInstance)).toEqual([]);
   });
 
+  it('calls answered together are committed together, each durable before it resolves; a bad one fails alone', async () => {
+    const before = store.writeStats();
+    const retried = call();
+    const bad = call();
+    const a = { assertionId: randomUUID(), orderRef: 'MedicationRequest/1', coverageRef: 'Coverage/c', extension: {}, issuedAt: bad.receivedAt };
+    const good = Array.from({ length: 8 }, () => call());
+    const outcomes = await Promise.all([
+      ...good.map((c) => store.recordHook(c, [])),
+      store.recordHook(retried, []),
+      store.recordHook({ ...retried, requestId: randomUUID() }, []), // the same call again in the same batch: a retry
+      store.recordHook(bad, [a, a]).catch((e: Error) => `rejected: ${e.message}`),
+    ]);
+    expect(outcomes.slice(0, 10)).toEqual([...good.map(() => 'recorded'), 'recorded', 'duplicate']);
+    expect(outcomes[10]).toMatch(/^rejected/);
+    for (const c of good) expect(await store.findHookCalls(c.hookInstance)).toHaveLength(1);
+    expect(await store.findHookCalls(retried.hookInstance)).toHaveLength(1);
+    expect(await store.findHookCalls(bad.hookInstance)).toEqual([]);
+    const after = store.writeStats();
+    expect(after.records - before.records).toBe(10);
+    expect(after.commits - before.commits).toBeLessThan(10);
+  });
+
   it('a stored response is read by its owner and by an auditor, by no one else', async () => {
     const qr = { resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } } as const;
     const a = await store.saveResponse(qr, { resourceType: 'Parameters' }, 'client-a');

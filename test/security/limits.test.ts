@@ -4,6 +4,7 @@
  * text escaped in cards.
  */
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import type { FhirResource } from 'fhir/r4';
 import { execFileSync } from 'node:child_process';
 import { escapeMarkdown } from '../../src/crd/markdown';
@@ -41,6 +42,27 @@ describe('limits per request', () => {
     expect(jsonTextTooDeep(enc('[[[[]]]]'), 3)).toBe(true);
     expect(jsonTextTooDeep(enc(JSON.stringify({ a: '[[[[[[[[', b: '\\"[[[[[', c: [[1]] })), 3)).toBe(false);
     expect(jsonTextTooDeep(enc(`{"a":"\\\\","b":[[[[1]]]]}`), 3)).toBe(true);
+  });
+
+  it('the depth scan (strings skipped by a native search) decides as a byte-by-byte scan does, on any text', () => {
+    // The plain scan: every byte in turn, a backslash in a string skips the next byte.
+    const plain = (buf: Uint8Array, max: number) => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < buf.length; i++) {
+        const c = String.fromCharCode(buf[i]);
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '{' || c === '[') {
+          if (++depth > max) return true;
+        } else if (c === '}' || c === ']') depth--;
+      }
+      return false;
+    };
+    const text = fc.array(fc.constantFrom('[', ']', '{', '}', '"', '\\', 'a', ':', ','), { maxLength: 60 }).map((a) => a.join(''));
+    fc.assert(fc.property(text, fc.integer({ min: 0, max: 6 }), (t, max) => jsonTextTooDeep(Buffer.from(t), max) === plain(Buffer.from(t), max)), { numRuns: 3000 });
   });
 
   it('counts resources at any depth (Bundle entries, contained, Parameters parts)', () => {
