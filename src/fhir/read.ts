@@ -120,6 +120,11 @@ class Walk {
         out[key] = raw;
         continue;
       }
+      // "__proto__" is no FHIR element, and copied it would become the copy's prototype: dropped.
+      if (key === '__proto__') {
+        this.report('warning', 'informational', `${path}.${key}`, `is not an element of ${typeName(owner)} in FHIR R4; ignored`);
+        continue;
+      }
       // Primitive extensions (_birthDate) and comments travel as they are.
       if (key.charCodeAt(0) === 95 /* _ */ || key === 'fhir_comments') {
         out[key] = raw;

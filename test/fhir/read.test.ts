@@ -25,6 +25,19 @@ test('the shapes come from the R4 StructureDefinitions', () => {
   expect(shapes.isResourceType('Medicine')).toBe(false);
 });
 
+test('names JavaScript objects carry (constructor, toString, __proto__) are unknown elements, not shapes', () => {
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+    expect(shapes.element('Patient', name)).toBeUndefined();
+    const r = read(JSON.parse(`{"resourceType":"Patient","id":"p","${name}":{"a":1}}`));
+    expect({ name, issues: r.issues.map((i) => `${i.severity} ${i.expression}`) }).toEqual({ name, issues: [`warning Patient.${name}`] });
+  }
+  expect(shapes.isPrimitive('constructor')).toBe(false);
+  // "__proto__" is dropped: copied, it would become the prototype of the normalized copy.
+  const r = read(JSON.parse('{"resourceType":"Patient","id":"p","__proto__":{"gender":"other"}}'));
+  expect(Object.getPrototypeOf(r.resource)).toBe(Object.prototype);
+  expect((r.resource as { gender?: string }).gender).toBeUndefined();
+});
+
 test('every corpus record reads without an issue and unchanged', () => {
   for (const s of loadScenarios()) {
     const r = read(s.bundle);
