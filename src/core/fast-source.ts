@@ -12,7 +12,13 @@
  * - a code-filtered retrieve first drops the records whose codes cannot match (a hash look-up), and leaves the
  *   exact match to cql-execution as before;
  * - a date string parsed once in a request is not parsed again (cql-execution's parser validates with luxon,
- *   about 40 us a call).
+ *   about 40 us a call);
+ * - a resource's record is de-duplicated by its identity: cql-execution de-duplicates the result of every query
+ *   without `return all` (and distinct, union) by an immutable.js key built from every element of every record.
+ *   Within one request, a resource whose type and id no other resource of the bundle shares can only equal itself
+ *   by value (another record of its type differs at least in `id`), so its record hands immutable.js its identity
+ *   ('Type/id') as its content: the key is that identity and the type, not the whole record read and normalized.
+ *   Elements, resources without a string id and resources whose type and id repeat in the bundle keep value keys.
  *
  * Why a Proxy: cql-execution compares and de-duplicates records structurally (`equals`, `equivalent` and the
  * keys behind `distinct`/`union` walk Object.keys and read every element). cql-exec-fhir's records have one
@@ -23,6 +29,7 @@
  * Per-request state (the bundle's index, wrappers, caches) lives only in the RequestScope made by each
  * source; everything at module level is derived from the model info and read-only once computed.
  */
+import { createRequire } from 'node:module';
 import * as cql from 'cql-execution';
 import load from 'cql-exec-fhir/lib/load';
 import FHIR_401_MODEL_INFO from 'cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml.js';
@@ -36,6 +43,9 @@ type Json = Record<string, unknown>;
 type NamedTypeSpecifier = { name: string; type: 'NamedTypeSpecifier' };
 
 const SYSTEM_URL = 'urn:hl7-org:elm-types:r1';
+
+/** The immutable.js that cql-execution builds its keys with (its own dependency, resolved from it). */
+const immutable = createRequire(require.resolve('cql-execution'))('immutable') as typeof import('immutable');
 
 // ---------------------------------------------------------------------------------------------------------
 // Model info: parsed once per process
@@ -71,7 +81,7 @@ class TypeModel {
   /** What the proxy reports for each element: an enumerable getter, as the reference's own properties are. */
   readonly descriptors = new Map<string, PropertyDescriptor>();
   /** The record class of this type: FastRecord with this type's element getters on its prototype. */
-  readonly recordClass: new (json: Json, model: TypeModel, scope: RequestScope) => FastRecord;
+  readonly recordClass: new (json: Json, model: TypeModel, scope: RequestScope, identity?: string) => FastRecord;
   readonly hierarchy: NamedTypeSpecifier[];
   readonly hierarchyNames: Set<string>;
   private readonly readers = new Map<string, Reader>();
@@ -342,14 +352,30 @@ class FastRecord implements cql.RecordObject {
   declare readonly _scope: RequestScope;
   /** For code-filtered retrieves: the code strings at a code path. */
   declare _codeKeys: Map<string, unknown[] | null> | undefined;
+  /** 'Type/id' for a resource of the request whose type and id no other resource of the request shares. */
+  declare _identity: string | undefined;
 
-  constructor(json: Json, model: TypeModel, scope: RequestScope) {
+  constructor(json: Json, model: TypeModel, scope: RequestScope, identity?: string) {
     const self = this as { -readonly [K in keyof FastRecord]: FastRecord[K] };
     self._self = this;
     self._json = json;
     self._model = model;
     self._scope = scope;
     self._codeKeys = undefined;
+    self._identity = identity;
+  }
+
+  /**
+   * immutable.js asks this before reading a value's keys: a record with an identity says it is a collection,
+   * whose one entry is that identity (toSeq), so that cql-execution's de-duplication key of the record is its
+   * identity and its type instead of every element, read and normalized (see identityKey).
+   */
+  get ['@@__IMMUTABLE_ITERABLE__@@'](): boolean {
+    return this._self._identity !== undefined;
+  }
+
+  toSeq(): unknown {
+    return immutable.Seq.Keyed([[IDENTITY_KEY, this._self._identity]]);
   }
 
   get(field: string): unknown {
@@ -413,8 +439,10 @@ const recordHandler: ProxyHandler<FastRecord> = {
   getOwnPropertyDescriptor: (target, key) => (typeof key === 'string' ? target._model.descriptors.get(key) : undefined),
 };
 
-function newRecord(json: Json, model: TypeModel, scope: RequestScope): FastRecord {
-  return new Proxy(new model.recordClass(json, model, scope), recordHandler);
+const IDENTITY_KEY = '#resource';
+
+function newRecord(json: Json, model: TypeModel, scope: RequestScope, identity?: string): FastRecord {
+  return new Proxy(new model.recordClass(json, model, scope, identity), recordHandler);
 }
 
 /** The elements toCode reads, on a CodeableConcept, a Coding or a code record. */
@@ -520,6 +548,8 @@ function mayMatch(record: FastRecord, codeProperty: string, candidates: Set<unkn
 /** Everything one evaluation of one bundle owns: the type index, the wrappers and the date cache. */
 class RequestScope {
   private byType: Map<unknown, Json[]> | undefined;
+  /** 'Type/id' of each resource whose type and (string) id no other resource of the bundle has. */
+  private identities: Map<Json, string> | undefined;
   private readonly resourceRecords = new Map<Json, Map<TypeModel, FastRecord>>();
   private readonly dateTimes = new Map<string, cql.DateTime | null>();
   private readonly dates = new Map<string, cql.Date | undefined>();
@@ -551,10 +581,35 @@ class RequestScope {
     }
     let record = byModel.get(model);
     if (!record) {
-      record = newRecord(resource, model, this);
+      // Only as its own type: a record's identity stands for its value among records of that type.
+      const own = model.info.name.replace(/^FHIR\./, '') === resource.resourceType;
+      record = newRecord(resource, model, this, own ? this.identityOf(resource) : undefined);
       byModel.set(model, record);
     }
     return record;
+  }
+
+  /**
+   * A resource's identity in this request: its type and id, when the id is a string and no other resource of
+   * the bundle has the same type and id. Two records with different identities differ in their id element, so
+   * they are never equal by value; a record with an identity is equal only to itself.
+   */
+  identityOf(resource: Json): string | undefined {
+    if (!this.identities) {
+      const counts = new Map<string, number>();
+      const key = (r: Json) => (typeof r.id === 'string' ? `${String(r.resourceType)}/${r.id}` : undefined);
+      const resources = (this.bundle.entry ?? []).map((e) => e.resource as Json | undefined).filter((r): r is Json => Boolean(r));
+      for (const r of resources) {
+        const k = key(r);
+        if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      this.identities = new Map();
+      for (const r of resources) {
+        const k = key(r);
+        if (k !== undefined && counts.get(k) === 1) this.identities.set(r, k);
+      }
+    }
+    return this.identities.get(resource);
   }
 
   /** A nested element's record. */

@@ -11,6 +11,7 @@ import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type load from 'cql-exec-fhir/lib/load';
 import { toDistinctList } from 'cql-execution/lib/elm/list';
+import { toNormalizedKey } from 'cql-execution/lib/util/immutableUtil';
 import { equals, equivalent } from 'cql-execution/lib/util/comparison';
 import type { Bundle, Condition, Observation, Patient } from 'fhir/r4';
 import { KineretEngine, loadContent } from '../../src/core/engine';
@@ -261,6 +262,41 @@ describe('fast source vs cql-exec-fhir: the record API', () => {
       expect(toDistinctList(values(fo)).length).toBe(toDistinctList(values(so)).length);
     }
     expect(JSON.stringify(fo.slice(0, 4))).toBe(JSON.stringify(so.slice(0, 4)));
+  });
+
+  it('de-duplicates by identity only where identity is value: the same records kept, in every mix', () => {
+    const resources = (syntheticRecord(80).entry ?? []).map((e) => e.resource!);
+    const conditions = resources.filter((r) => r.resourceType === 'Condition').slice(0, 6) as Condition[];
+    const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    // Same type and id as conditions[0] but other content; a Condition without id; ids 7 (a number) and '7'.
+    const sameIdOther = { ...copy(conditions[0]), recordedDate: '1999-01-01' };
+    const noId = copy(conditions[1]) as Partial<Condition>;
+    delete noId.id;
+    const numericId = { ...copy(conditions[2]), id: 7 } as unknown as Condition;
+    const stringId = { ...copy(conditions[2]), id: '7' };
+    const bundle: Bundle = {
+      resourceType: 'Bundle', type: 'collection',
+      entry: [resources[0], ...conditions, sameIdOther, noId, numericId, stringId, copy(noId)].map((resource) => ({ resource: resource as Condition })),
+    };
+    const { fast: f, stock: s } = patients(bundle);
+    const [fc, sc] = [findAll(f, 'Condition'), findAll(s, 'Condition')];
+    // Identity is used for the unique ones (their key is their identity), value for the others.
+    const keyNames = (r: AnyRecord) => [...(toNormalizedKey(r) as { keySeq(): Iterable<string> }).keySeq()].sort();
+    expect(keyNames(fc[1])).toEqual(['#resource', '__instance']);
+    expect(keyNames(fc[0]).length).toBeGreaterThan(10); // conditions[0] shares its id with sameIdOther
+    expect(keyNames(fc[fc.length - 1]).length).toBeGreaterThan(10); // no id
+    const indexesKept = (list: unknown[], kept: unknown[]) => kept.map((k) => list.indexOf(k));
+    const mixes: [string, (records: AnyRecord[]) => unknown[]][] = [
+      ['as retrieved', (r) => r],
+      ['each twice', (r) => [...r, ...r]],
+      ['reversed, with elements', (r) => [...r].reverse().flatMap((x) => [x, x.get('code'), x.get('subject')])],
+      ['in tuples', (r) => [...r, ...r].map((x, i) => ({ record: x, parity: i % 2 }))],
+      ['in lists', (r) => r.map((x, i) => [x, r[(i + 1) % r.length]])],
+    ];
+    for (const [name, mix] of mixes) {
+      const [a, b] = [mix(fc), mix(sc)];
+      expect({ name, kept: indexesKept(a, toDistinctList(a)) }).toEqual({ name, kept: indexesKept(b, toDistinctList(b)) });
+    }
   });
 });
 
