@@ -42,6 +42,32 @@ function packageOf(frame: CallFrame): string {
 
 const pct = (part: number, total: number) => `${((part / total) * 100).toFixed(1).padStart(5)}%`;
 
+export interface ProfileSummary {
+  totalMs: number;
+  /** Self time share (0..1) by package, largest first. */
+  byPackage: [string, number][];
+  /** Self time share by frame, largest first. */
+  frames: [string, number][];
+}
+
+/** Self time by package and by frame of a profile, as shares: what the bench reports as the floor of a run. */
+export function profileShares(file: string): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    total += dt;
+    const frame = nodes.get(id)!.callFrame;
+    self.set(label(frame), (self.get(label(frame)) ?? 0) + dt);
+    byPackage.set(packageOf(frame), (byPackage.get(packageOf(frame)) ?? 0) + dt);
+  });
+  const shares = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, t]): [string, number] => [k, t / total]);
+  return { totalMs: total / 1000, byPackage: shares(byPackage), frames: shares(self) };
+}
+
 function summarise(profile: CpuProfile, top: number, inclusive?: RegExp): string {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();
@@ -82,4 +108,4 @@ function main(): void {
   console.log(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, top, inclusive));
 }
 
-main();
+if (require.main === module) main();

@@ -7,13 +7,11 @@
  * built with `source: 'stock'` (cql-exec-fhir's PatientSource, the reference implementation) or
  * `'stock-per-request'` (the same, its model info parsed per evaluation: a benchmark baseline).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import type * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
-import type { Bundle, ValueSet } from 'fhir/r4';
+import type { Bundle } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
-import { ELM_DIR, VALUESET_DIR } from '../paths';
+import { loadContent, type LoadedContent } from './content';
 import { toPlain } from './cql-data';
 import { EvaluationInputError, LibraryEvaluator, resolveLibrary, type LibraryResults } from './evaluator';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
@@ -22,26 +20,7 @@ import type {
   CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
 } from './types';
 
-export { EvaluationInputError };
-
-export interface LoadedContent {
-  elm: Record<string, unknown>;
-  valueSets: ValueSet[];
-}
-
-/** Reads the compiled ELM and the expanded value sets from disk. */
-export function loadContent(elmDir = ELM_DIR, valueSetDir = VALUESET_DIR): LoadedContent {
-  const elm: Record<string, unknown> = {};
-  for (const file of readdirSync(elmDir).filter((f) => f.endsWith('.json'))) {
-    elm[path.basename(file, '.json')] = JSON.parse(readFileSync(path.join(elmDir, file), 'utf8'));
-  }
-  if (!elm[MAIN_LIBRARY]) throw new Error(`ELM for ${MAIN_LIBRARY} not found in ${elmDir}: run npm run build`);
-  const valueSets = readdirSync(valueSetDir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(path.join(valueSetDir, f), 'utf8')) as ValueSet);
-  return { elm, valueSets };
-}
-
+export { EvaluationInputError, loadContent, type LoadedContent };
 
 type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 

@@ -7,14 +7,12 @@
  */
 import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
-import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
+import type { Bundle, ValueSet } from 'fhir/r4';
 import { codeServiceFor, liftContainedMedications, toPlain } from './cql-data';
+import { EvaluationInputError, patientIdOf } from './record';
 import type { EvaluateOptions, RawEvaluation } from './types';
 
-/** The request cannot be evaluated as given (not a Bundle, no Patient, a bad date). */
-export class EvaluationInputError extends Error {
-  override readonly name = 'EvaluationInputError';
-}
+export { EvaluationInputError, patientIdOf };
 
 /** Results of evaluating a library: library name -> definition name -> value. */
 export type LibraryResults = Record<string, Record<string, unknown>>;
@@ -81,18 +79,6 @@ export function resolveLibrary(elm: Record<string, unknown>, mainLibrary: string
   const library = repository.resolve(mainLibrary, undefined) as cql.Library | undefined;
   if (!library) throw new Error(`library ${mainLibrary} could not be resolved (missing dependency?)`);
   return library;
-}
-
-/** The id of the one Patient of the Bundle. */
-export function patientIdOf(bundle: Bundle): string {
-  if (!bundle || bundle.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) {
-    throw new EvaluationInputError('patient data must be a FHIR Bundle with entries');
-  }
-  const patients = bundle.entry.map((e) => e.resource).filter((r): r is FhirResource & { resourceType: 'Patient' } => r?.resourceType === 'Patient');
-  if (patients.length !== 1) throw new EvaluationInputError(`patient data must hold exactly one Patient (found ${patients.length})`);
-  const id = patients[0].id;
-  if (!id) throw new EvaluationInputError('the Patient resource has no id');
-  return id;
 }
 
 /** A date (noon UTC, so that the day does not depend on the time zone) or date-time as cql-execution's execution time. */

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine, loadContent } from './engine';
-import { runOnEngine } from './evaluation';
+import { runOnEngine } from './evaluate-here';
 import type { JobMessage, WorkerMessage } from './pool';
 
 const port = parentPort;

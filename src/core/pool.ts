@@ -6,10 +6,13 @@
  * - keeps `size` workers (EVAL_WORKERS, by default the cores available);
  * - queues at most `queueLimit` evaluations when every worker is busy, and refuses more with EvaluationBusy
  *   (the HTTP layer answers 503 with Retry-After), so load beyond capacity is refused, not piled up;
- * - gives each evaluation until its deadline, and at most `timeoutMs` once it runs: one still queued then is
- *   dropped, one still running is abandoned, its worker terminated (an evaluation cannot be interrupted
- *   otherwise) and replaced; the caller gets EvaluationAbandoned, an expected failure ("could not be
- *   determined in time");
+ * - drops an evaluation still queued when its caller's deadline passes (the caller gets EvaluationAbandoned,
+ *   an expected failure: "could not be determined in time"), and never starts one whose deadline has passed;
+ * - gives a running evaluation at most `timeoutMs` (EVAL_TIMEOUT_MS): one that overruns it is abandoned, its
+ *   worker terminated (an evaluation cannot be interrupted otherwise) and replaced. A caller whose own deadline
+ *   (a hook's budget) passes first stops waiting (src/core/evaluation.ts), but the evaluation runs on within
+ *   that bound and its result goes to the cache, where a retry finds it: ending a worker for every late answer
+ *   would cost a worker's start-up each time;
  * - replaces a worker that dies (out of memory: EvaluationAbandoned('memory'); anything else: a defect).
  *
  * Records travel as JSON text (parsed in the worker, off the event loop) and results come back as JSON
@@ -18,7 +21,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EvaluationAbandoned, EvaluationBusy } from './errors';
-import { EvaluationInputError } from './evaluator';
+import { EvaluationInputError } from './record';
 import type { BackendStats, EvaluationBackend, EvaluationJob } from './evaluation';
 
 export interface PoolOptions {
@@ -29,6 +32,8 @@ export interface PoolOptions {
   timeoutMs: number;
   /** Old-generation heap limit of each worker (MB); a worker over it dies and the evaluation is abandoned. */
   heapMb?: number;
+  /** Young-generation size of each worker (MB): V8's default lets a busy worker's nursery grow to tens of MB. */
+  youngMb?: number;
   /** The worker's module (default ./pool-worker next to this file; a .ts file is loaded through tsx). */
   workerFile?: string;
   /** Passed to the worker module as workerData.data. */
@@ -166,7 +171,10 @@ export class WorkerPool implements EvaluationBackend {
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
       workerData: { file: this.options.workerFile ?? DEFAULT_WORKER, data: this.options.workerData },
-      resourceLimits: this.options.heapMb ? { maxOldGenerationSizeMb: this.options.heapMb } : undefined,
+      resourceLimits: {
+        ...(this.options.heapMb ? { maxOldGenerationSizeMb: this.options.heapMb } : {}),
+        ...(this.options.youngMb ? { maxYoungGenerationSizeMb: this.options.youngMb } : {}),
+      },
     });
     const slot: Slot = { worker, state: 'starting' };
     worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
@@ -239,8 +247,8 @@ export class WorkerPool implements EvaluationBackend {
     slot.pending = pending;
     slot.worker.ref();
     pending.startedAt = performance.now();
-    const limit = Math.min(pending.job.deadline - pending.startedAt, this.options.timeoutMs);
-    if (limit <= 0) {
+    const limit = this.options.timeoutMs;
+    if (pending.job.deadline <= pending.startedAt) {
       slot.state = 'idle';
       slot.pending = undefined;
       slot.worker.unref();

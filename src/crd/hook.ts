@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Medication, MedicationRequest, OperationOutcome, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
@@ -86,6 +87,9 @@ function cardContext(config: Config): CardContext {
   };
 }
 
+/** Resources in a prefetch from which the hook's main-thread steps each take a turn of the event loop of their own. */
+const LARGE_RECORD = 500;
+
 /** The evaluation options of one order: the clock's day, the plan's formulary flag. */
 function orderOptions(orderId: string | undefined, deps: HookDeps) {
   return { orderId, evaluationDate: today(deps.clock), nonPreferred: deps.config.kineretNonPreferred };
@@ -119,6 +123,8 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   if (!service) return { status: 404, body: { error: 'unknown-service', message: `no CDS service with id ${serviceId}` }, meta };
 
   const read = readHookRequest(body, service, deps.reader);
+  // What follows uses the normalized copy only: the parsed body is let go (it would be held across every await).
+  body = undefined;
   if (!read.ok) {
     const outcome = outcomeOf(read.issues);
     return {
@@ -141,6 +147,10 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   const drafts = request.medicationRequests;
   const prefetched = trustPrefetch(request.prefetch, service.prefetch ?? {}, request);
   meta.warnings.push(...prefetched.notes);
+  // A large record is read, assembled and handed to a worker in separate turns of the event loop, so that other
+  // requests (health checks, small hooks) are served between these steps rather than after all of them.
+  const large = prefetched.resources.length > LARGE_RECORD;
+  if (large) await nextTurn();
 
   // A client for the EHR's FHIR server, bounded by the hook's time budget.
   const budget = AbortSignal.timeout(Math.max(100, deps.config.hookBudgetMs - 400));
@@ -224,6 +234,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
         continue;
       }
       try {
+        if (large) await nextTurn();
         if (performance.now() > deadline) throw new NotEvaluated('out-of-time');
         const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), deadline });
         assessments.push({ order, evaluation });

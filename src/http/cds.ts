@@ -1,5 +1,6 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
@@ -31,6 +32,12 @@ function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRe
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** What the audit keeps of a call's body (read here so that the route holds no reference to the body itself). */
+function callIds(body: unknown): { hookInstance: string; patientId: string | null } {
+  const b = body as Record<string, unknown> | undefined;
+  return { hookInstance: str(b?.hookInstance) ?? '', patientId: str((b?.context as Record<string, unknown> | undefined)?.patientId) };
+}
+
 export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: AuditStore; log: Logger }, limits: WorkLimits): void {
   routes.route('GET', '/cds-services', { access: cdsClient({ optional: true }) }, (_req, res) => {
     res.json({ services: deps.services });
@@ -41,8 +48,7 @@ export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: Audi
       const receivedAt = nowIso(deps.clock);
       const started = process.hrtime.bigint();
       const caller = res.locals.caller as Caller;
-      const body = req.body as Record<string, unknown> | undefined;
-      const hookInstance = str(body?.hookInstance) ?? '';
+      const { hookInstance, patientId } = callIds(req.body);
       res.locals.hookInstance = hookInstance;
       // A call is keyed by client, hookInstance and the digest of its body as sent: a retry (the same bytes) gets
       // the recorded answer; a reused hookInstance with a different body is a distinct call, answered and recorded as such.
@@ -53,15 +59,20 @@ export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: Audi
         res.status(200).json(answered.response);
         return;
       }
-      const result = await handleHook(req.params.id, req.body, deps, caller);
+      // A large body was parsed in this turn of the event loop: what waits is served before it is read.
+      if (Number(req.headers['content-length'] ?? 0) > 256 * 1024) await nextTurn();
+      const pending = handleHook(req.params.id, req.body, deps, caller);
+      // The hook has read the body into its own copy (synchronously, before its first await): the parsed body is
+      // not kept while the answer is being made (a record of thousands of resources would be held twice).
+      req.body = undefined;
+      const result = await pending;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const context = body?.context as Record<string, unknown> | undefined;
       const call = {
         requestId: String(res.locals.requestId ?? randomUUID()),
         hookInstance,
         serviceId: req.params.id,
         clientIss: caller.iss,
-        patientId: str(context?.patientId),
+        patientId,
         orderIds: result.meta.kineretOrders,
         receivedAt,
         durationMs: ms,

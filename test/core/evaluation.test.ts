@@ -5,7 +5,8 @@
  */
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine, loadContent } from '../../src/core/engine';
-import { EvaluationService, InProcessBackend, type EvaluationBackend, type EvaluationJob, type EvaluationServiceOptions } from '../../src/core/evaluation';
+import { EvaluationService, type EvaluationBackend, type EvaluationJob, type EvaluationServiceOptions } from '../../src/core/evaluation';
+import { InProcessBackend } from '../../src/core/evaluate-here';
 import { EvaluationInputError } from '../../src/core/evaluator';
 import { loadScenarios } from '../corpus';
 
