@@ -13,6 +13,7 @@ import { ownerCondition, type Reader } from '../security/principal';
 const MIGRATION_LOCK = 4_242_017;
 
 type HookWrite = [HookCallRecord, CoverageAssertionRecord[]];
+type JtiClaim = { iss: string; jti: string; exp: number; aud?: string };
 
 
 /**
@@ -46,6 +47,7 @@ export class PostgresAuditStore implements AuditStore {
   private readonly pool: Pool;
   /** Hook calls are group-committed: the calls answered together go in one statement, one commit. */
   private readonly hooks = new GroupCommit<HookWrite, 'recorded' | 'duplicate'>((items) => this.writeHooks(items));
+  private readonly claims = new GroupCommit<JtiClaim, boolean>((items) => this.writeClaims(items));
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
@@ -101,10 +103,26 @@ export class PostgresAuditStore implements AuditStore {
       [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString()]);
   }
 
-  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
-    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [epochSeconds(this.clock) - 3600]);
-    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [iss, jti, exp, aud ?? null]);
-    return r.rowCount === 1;
+  /** Claims of JWT ids are group-committed too: the expiry sweep and the claims made together in one statement. */
+  claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
+    return this.claims.submit({ iss, jti, exp, aud });
+  }
+
+  private async writeClaims(items: JtiClaim[]): Promise<Outcome<boolean>[]> {
+    const values: unknown[] = [epochSeconds(this.clock) - 3600];
+    const rows = items.map((c) => `($${values.push(c.iss)}, $${values.push(c.jti)}, $${values.push(c.exp)}::bigint, $${values.push(c.aud ?? null)})`);
+    const r = await this.pool.query(
+      `WITH swept AS (DELETE FROM jti_seen WHERE exp < $1)
+       INSERT INTO jti_seen (iss, jti, exp, aud) VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING RETURNING iss, jti`,
+      values,
+    );
+    // A pair claimed twice in one batch: the first claim holds it, the second finds it taken.
+    const claimed = new Set(r.rows.map((x: { iss: string; jti: string }) => JSON.stringify([x.iss, x.jti])));
+    return items.map((c) => {
+      const key = JSON.stringify([c.iss, c.jti]);
+      const first = claimed.delete(key);
+      return { ok: true, value: first };
+    });
   }
 
   async findJti(iss: string, jti: string) {

@@ -17,6 +17,7 @@ import { GroupCommit, type GroupCommitStats, type Outcome } from './group-commit
 import { ownerCondition, type Reader } from '../security/principal';
 
 type HookWrite = [HookCallRecord, CoverageAssertionRecord[]];
+type JtiClaim = { iss: string; jti: string; exp: number; aud?: string };
 
 /** A hook call's row; the answered index (one 200 per client, hookInstance and request digest) makes a retry's row 'duplicate'. */
 const INSERT_HOOK = `INSERT INTO hook_calls (request_id, hook_instance, service_id, client_iss, patient_id, order_ids, received_at, duration_ms, status, response, request_hash)
@@ -29,6 +30,7 @@ export class SqliteAuditStore implements AuditStore {
   private readonly db: Database.Database;
   /** Hook calls are group-committed: one transaction, one sync to disk, for the calls answered together. */
   private readonly hooks = new GroupCommit<HookWrite, 'recorded' | 'duplicate'>(async (items) => this.writeHooks(items));
+  private readonly claims = new GroupCommit<JtiClaim, boolean>(async (items) => this.writeClaims(items));
   /** Statements prepared once (after the migrations), by their SQL. */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -103,11 +105,23 @@ export class SqliteAuditStore implements AuditStore {
       .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString());
   }
 
-  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
-    const now = epochSeconds(this.clock);
-    this.stmt('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
-    const r = this.stmt('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp, aud ?? null);
-    return r.changes === 1;
+  /** Claims of JWT ids are group-committed too: one transaction (the expiry sweep and the claims) for those made together. */
+  claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
+    return this.claims.submit({ iss, jti, exp, aud });
+  }
+
+  private writeClaims(items: JtiClaim[]): Outcome<boolean>[] {
+    const insert = this.stmt('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.stmt('DELETE FROM jti_seen WHERE exp < ?').run(epochSeconds(this.clock) - 3600);
+      const outcomes = items.map((c): Outcome<boolean> => ({ ok: true, value: insert.run(c.iss, c.jti, c.exp, c.aud ?? null).changes === 1 }));
+      this.db.exec('COMMIT');
+      return outcomes;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   async findJti(iss: string, jti: string) {

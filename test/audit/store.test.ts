@@ -131,6 +131,13 @@ describe.each(engines)('%s audit store', (_name, open) => {
     expect(await store.claimJti('other', jti, exp)).toBe(true);
   });
 
+  it('claims made together (one commit) are each decided: a jti claimed twice at once is granted once', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const [a, b] = [randomUUID(), randomUUID()];
+    const granted = await Promise.all([store.claimJti('iss', a, exp), store.claimJti('iss', a, exp), store.claimJti('iss', b, exp), store.claimJti('other', a, exp)]);
+    expect(granted).toEqual([true, false, true, true]);
+  });
+
   it('stores responses, DTR events and feedback', async () => {
     const id = await store.saveResponse({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } }, { resourceType: 'Parameters' }, 'client-a');
     expect((await store.getResponse(id, { all: false, owner: 'client-a' }))?.response.id).toBe(id);
