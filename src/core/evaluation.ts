@@ -14,8 +14,9 @@
  *   engine: with workers, the main thread never loads cql-execution;
  * - a bounded cache keyed by a digest of everything that can change the result: the kind, the options
  *   (answers, order, plan flag, evaluation date: the clock's day), the record's resources in order and the
- *   compiled content. The same record evaluated again (order-select then order-sign, $questionnaire-package
- *   then $populate, a retried call) is answered from it; concurrent identical requests share one evaluation.
+ *   compiled content, within the caller's partition (its client). The same record evaluated again for the same
+ *   client (order-select then order-sign, $questionnaire-package then $populate, a retried call) is answered
+ *   from it; concurrent identical requests share one evaluation.
  *
  * Results are plain JSON (records as their FHIR JSON, CQL values in JSON form: toWire in ./evaluate-here.ts),
  * the same in both backends; each caller gets its own copy.
@@ -43,10 +44,15 @@ export interface EvaluationRequest<K extends EvaluationKind = EvaluationKind> {
   bundle: Bundle;
   options: EvaluationOptions;
   /**
-   * When the answer stops being of use (performance.now() milliseconds): an evaluation still queued or
-   * running then is abandoned with EvaluationAbandoned('timeout'). Default: EVAL_TIMEOUT_MS from now.
+   * When the answer stops being of use (performance.now() milliseconds): the caller stops waiting, with
+   * EvaluationAbandoned('timeout'). Default: EVAL_TIMEOUT_MS from now.
    */
   deadline?: number;
+  /**
+   * Whose request this is (a client's identity): results are reused only within one partition, so that the
+   * time of an answer tells no client what another evaluated.
+   */
+  partition?: string;
 }
 
 /** The one function callers use. */
@@ -142,7 +148,7 @@ export class EvaluationService implements PolicyEvaluator {
 
   async evaluate<K extends EvaluationKind>(request: EvaluationRequest<K>): Promise<EvaluationResults[K]> {
     const job = this.jobOf(request);
-    const key = this.keyOf(job);
+    const key = this.keyOf(job, request.partition);
     const cached = this.fromCache(key);
     if (cached !== undefined) return JSON.parse(cached) as EvaluationResults[K];
     let running = this.inflight.get(key);
@@ -166,7 +172,7 @@ export class EvaluationService implements PolicyEvaluator {
     } catch {
       return;
     }
-    const key = this.keyOf(job);
+    const key = this.keyOf(job, request.partition);
     if (this.options.cacheEntries === 0 || this.cache.has(key) || this.inflight.has(key)) return;
     const run = this.backend.runIfIdle(job);
     if (!run) return;
@@ -195,9 +201,9 @@ export class EvaluationService implements PolicyEvaluator {
     };
   }
 
-  private keyOf(job: EvaluationJob): string {
+  private keyOf(job: EvaluationJob, partition = ''): string {
     return createHash('sha256')
-      .update(`${job.kind}\n${this.options.contentDigest}\n${optionsKey(job.options)}\n`)
+      .update(`${job.kind}\n${this.options.contentDigest}\n${JSON.stringify(partition)}\n${optionsKey(job.options)}\n`)
       .update(job.record)
       .digest('base64');
   }

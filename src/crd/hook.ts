@@ -100,12 +100,12 @@ function orderOptions(orderId: string | undefined, deps: HookDeps) {
  * order-sign will evaluate, start that evaluation now on an idle worker (never queued, never delaying
  * anything), so that order-sign for the same orders and the same record reuses it from the cache.
  */
-function prepareOrderSign(patientId: string, kineret: MedicationRequest[], prefetched: ReturnType<typeof trustPrefetch>, deps: HookDeps): void {
+function prepareOrderSign(patientId: string, kineret: MedicationRequest[], prefetched: ReturnType<typeof trustPrefetch>, deps: HookDeps, partition: string): void {
   if (uncoveredTypes(deps.requirements, deps.valueSets, patientId, prefetched.covered).length > 0) return;
   void assembleRecord({ patientId, orders: kineret, prefetched, client: undefined, requirements: deps.requirements, valueSets: deps.valueSets, reader: deps.reader })
     .then((record) => {
       if (record.failedTypes.size > 0 || (record.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources) return;
-      for (const order of kineret) deps.evaluator.prepare({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps) });
+      for (const order of kineret) deps.evaluator.prepare({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), partition });
     })
     .catch(() => undefined);
 }
@@ -191,7 +191,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   if (service.hook === 'order-select') {
     const cards = config.coverageInfo ? [selectNoticeCard(ctx, kineret)] : [];
-    prepareOrderSign(request.patientId, kineret, prefetched, deps);
+    prepareOrderSign(request.patientId, kineret, prefetched, deps, caller.iss ?? '');
     return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
   }
 
@@ -236,7 +236,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
       try {
         if (large) await nextTurn();
         if (performance.now() > deadline) throw new NotEvaluated('out-of-time');
-        const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), deadline });
+        const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), deadline, partition: caller.iss ?? '' });
         assessments.push({ order, evaluation });
       } catch (e) {
         // A defect (the input was checked) or a refusal (EvaluationBusy) propagates; running out of time is an answer.

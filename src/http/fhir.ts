@@ -150,6 +150,11 @@ export function registerFhirRoutes(routes: Routes, deps: FhirRouteDeps, limits: 
   const logWarnings = (res: Response, result: FhirResult) => {
     if (result.warnings?.length) deps.log.warn({ requestId: res.locals.requestId, warnings: result.warnings.slice(0, 20), count: result.warnings.length }, 'FHIR input read leniently');
   };
+  /** The operations' dependencies for this caller: its evaluations reuse only its own earlier results (src/core/evaluation.ts). */
+  const forCaller = (res: Response): FhirRouteDeps => {
+    const partition = ownerOf(principalOf(res));
+    return { ...deps, evaluator: { evaluate: (request) => deps.evaluator.evaluate({ ...request, partition }) } };
+  };
   const audited = (kind: DtrEventRecord['kind'], run: (body: unknown, res: Response) => Promise<FhirResult>) =>
     async (req: Request, res: Response) => {
       const result = await run(req.body, res);
@@ -161,7 +166,7 @@ export function registerFhirRoutes(routes: Routes, deps: FhirRouteDeps, limits: 
   routes.route('GET', '/fhir/metadata', { access: isPublic('the CapabilityStatement: FHIR clients read it before they authenticate') },
     (_req, res) => send(res, { status: 200, body: capabilityStatement(base, today(deps.clock)) }));
 
-  const pkg = audited('package', (body) => questionnairePackage(body, deps));
+  const pkg = audited('package', (body, res) => questionnairePackage(body, forCaller(res)));
   const packageAccess = scopes(CONTENT_SCOPE('Questionnaire', 'r'), CONTENT_SCOPE('Library', 'r'), CONTENT_SCOPE('ValueSet', 'r'));
   routes.route('POST', '/fhir/Questionnaire/\\$questionnaire-package', { access: packageAccess }, bounded, pkg);
   routes.route('POST', '/fhir/\\$questionnaire-package', { access: packageAccess }, bounded, pkg);
@@ -170,7 +175,7 @@ export function registerFhirRoutes(routes: Routes, deps: FhirRouteDeps, limits: 
     audited('population', async (body, res) => {
       const origins = populateOrigins(principalOf(res), populateServer(body), deps.registry);
       if ('refused' in origins) return outcome(403, 'forbidden', FHIR_SERVER_REFUSED);
-      return populateOperation(body, deps, { allowedOrigins: origins.allowed });
+      return populateOperation(body, forCaller(res), { allowedOrigins: origins.allowed });
     }));
 
   routes.route('POST', '/fhir/Questionnaire/\\$log-questionnaire-errors', { access: scopes(CONTENT_SCOPE('Questionnaire', 'r')) }, bounded, async (req, res) => {
@@ -186,11 +191,11 @@ export function registerFhirRoutes(routes: Routes, deps: FhirRouteDeps, limits: 
   });
 
   routes.route('POST', '/fhir/QuestionnaireResponse/\\$evaluate', { access: scopes('system/QuestionnaireResponse.c') }, bounded,
-    audited('determination', (body) => evaluateOperation(body, deps)));
+    audited('determination', (body, res) => evaluateOperation(body, forCaller(res))));
 
   // A response alone is stored without a determination; with its record (Parameters: response, data, date) it is evaluated against it.
   routes.route('POST', '/fhir/QuestionnaireResponse', { access: scopes('system/QuestionnaireResponse.c') }, bounded, async (req, res) => {
-    const { result, stored } = await submitResponse(req.body, deps);
+    const { result, stored } = await submitResponse(req.body, forCaller(res));
     logWarnings(res, result);
     if (!stored) return send(res, result);
     const principal = principalOf(res);

@@ -73,6 +73,9 @@ test('anything that can change the result is a different key', async () => {
   ];
   for (const [, bundle, options, kind] of variants) await evaluator.evaluate({ kind, bundle, options });
   expect(backend.runs).toHaveLength(variants.length);
+  // Another client's request for the same record is its own: answer times tell no client what another evaluated.
+  await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: base, partition: 'https://other-ehr.example' });
+  expect(backend.runs).toHaveLength(variants.length + 1);
   expect(evaluator.stats().cache.hits).toBe(0);
 });
 
