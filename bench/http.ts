@@ -208,7 +208,7 @@ function bodyBytes(body: Body): number {
 
 /** The same body with the record's version fixed: the evaluation cache can answer it after the first request. */
 function sameRecord(body: Body, name: string): Body {
-  return { ...body, name, parts: body.parts.map((p, i) => (i % 2 && p === RECORD_VERSION ? 'fixed' : p)) };
+  return { ...body, name, parts: bodyOf(body.parts.map((p) => (p === RECORD_VERSION ? 'fixed' : p)).join('')) };
 }
 
 /** An order-sign request as test/hook-requests.ts builds them: the full prefetch in searchset Bundles. */

@@ -10,9 +10,10 @@
  *   an expected failure: "could not be determined in time"), and never starts one whose deadline has passed;
  * - gives a running evaluation at most `timeoutMs` (EVAL_TIMEOUT_MS): one that overruns it is abandoned, its
  *   worker terminated (an evaluation cannot be interrupted otherwise) and replaced. A caller whose own deadline
- *   (a hook's budget) passes first stops waiting (src/core/evaluation.ts), but the evaluation runs on within
- *   that bound and its result goes to the cache, where a retry finds it: ending a worker for every late answer
- *   would cost a worker's start-up each time;
+ *   (a hook's budget) passes first stops waiting (src/core/evaluation.ts); its evaluation, now overdue, runs on
+ *   within that bound while nothing waits for a worker, and its result goes to the cache, where a retry finds
+ *   it; as soon as other work waits, an overdue evaluation is ended to make room (so that under overload late
+ *   work does not pile up, nor its memory);
  * - replaces a worker that dies (out of memory: EvaluationAbandoned('memory'); anything else: a defect).
  *
  * Records travel as JSON text (parsed in the worker, off the event loop) and results come back as JSON
@@ -61,6 +62,9 @@ interface Pending {
   resolve(json: string): void;
   reject(e: unknown): void;
   timer?: NodeJS.Timeout;
+  /** Fires at the caller's deadline while the evaluation runs: from then on it is overdue. */
+  deadlineTimer?: NodeJS.Timeout;
+  overdue?: boolean;
   startedAt?: number;
 }
 
@@ -115,6 +119,9 @@ export class WorkerPool implements EvaluationBackend {
     return new Promise<string>((resolve, reject) => {
       const pending: Pending = { id: this.nextId++, job, resolve, reject };
       if (idle) return this.dispatch(idle, pending);
+      // Work waits: an evaluation nobody waits for any more gives up its worker.
+      const overdue = this.slots.find((s) => s.state === 'busy' && s.pending?.overdue);
+      if (overdue) this.abandon(overdue, overdue.pending!, performance.now() - (overdue.pending!.startedAt ?? 0), 'overdue');
       const wait = job.deadline - performance.now();
       if (wait <= 0) return reject(new EvaluationAbandoned('timeout', 'the deadline passed before the evaluation could start'));
       if (Number.isFinite(wait)) {
@@ -255,18 +262,34 @@ export class WorkerPool implements EvaluationBackend {
       pending.reject(new EvaluationAbandoned('timeout', 'the deadline passed before the evaluation could start'));
       return this.pump();
     }
-    pending.timer = setTimeout(() => this.abandon(slot, pending, limit), limit);
+    pending.timer = setTimeout(() => this.abandon(slot, pending, limit, 'timeout'), limit);
     pending.timer.unref();
+    const untilDeadline = pending.job.deadline - pending.startedAt;
+    if (untilDeadline < limit) {
+      pending.deadlineTimer = setTimeout(() => {
+        if (slot.pending !== pending) return;
+        pending.overdue = true;
+        if (this.queue.length > 0) this.abandon(slot, pending, untilDeadline, 'overdue');
+      }, untilDeadline);
+      pending.deadlineTimer.unref();
+    }
     const message: JobMessage = { id: pending.id, kind: pending.job.kind, record: pending.job.record, options: pending.job.options };
     slot.worker.postMessage(message);
   }
 
-  /** The evaluation overran its time: the only way to stop it is to end its worker. */
-  private abandon(slot: Slot, pending: Pending, limitMs: number): void {
+  /**
+   * The evaluation overran its time, or is overdue while other work waits: the only way to stop it is to end its
+   * worker.
+   */
+  private abandon(slot: Slot, pending: Pending, limitMs: number, why: 'timeout' | 'overdue'): void {
     if (slot.pending !== pending || slot.state === 'retired') return;
     slot.state = 'retired';
-    this.settle(slot, (p) => p.reject(new EvaluationAbandoned('timeout', `the evaluation did not finish within ${Math.round(limitMs)} ms`)));
-    this.options.log?.warn({ limitMs: Math.round(limitMs) }, 'evaluation overran its time: worker terminated and replaced');
+    this.settle(slot, (p) => p.reject(new EvaluationAbandoned('timeout', why === 'timeout'
+      ? `the evaluation did not finish within ${Math.round(limitMs)} ms`
+      : `the evaluation was past its caller's deadline (${Math.round(limitMs)} ms) while other work waited`)));
+    this.options.log?.warn({ limitMs: Math.round(limitMs), why }, why === 'timeout'
+      ? 'evaluation overran its time: worker terminated and replaced'
+      : 'overdue evaluation ended for waiting work: worker terminated and replaced');
     void slot.worker.terminate();
     this.replace(slot, 0);
   }
@@ -276,6 +299,7 @@ export class WorkerPool implements EvaluationBackend {
     if (!pending) return;
     slot.pending = undefined;
     clearTimeout(pending.timer);
+    clearTimeout(pending.deadlineTimer);
     how(pending);
   }
 

@@ -91,6 +91,24 @@ describe('worker pool mechanics (stand-in worker)', () => {
     }
   });
 
+  test('an evaluation past its caller\'s deadline runs on while nothing waits, and makes room as soon as work waits', async () => {
+    const p = await pool({ size: 1 });
+    try {
+      // Nothing waits: the overdue evaluation finishes (its result is what a retry will find in the cache).
+      expect(answer(await p.run(job('busy:400', performance.now() + 50))).jobs).toBe(1);
+      expect(p.stats().replaced).toBe(0);
+      // Work arrives while one is overdue: the overdue one ends and the new one runs on a new worker.
+      const overdue = p.run(job('busy:60000', performance.now() + 50)).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      const waiting = p.run(job('busy:1'));
+      expect(await overdue).toBeInstanceOf(EvaluationAbandoned);
+      expect(answer(await waiting).jobs).toBe(1);
+      expect(p.stats().replaced).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('a worker that dies fails its evaluation as a defect and is replaced', async () => {
     const p = await pool({ size: 1 });
     try {
