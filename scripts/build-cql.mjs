@@ -83,24 +83,29 @@ function newLibraryManager(libraries) {
  * The translator's TrackBack is a Kotlin object with mangled property names; its toString()
  * is stable: TrackBack{library='...', startLine=4, startChar=3, endLine=4, endChar=9}.
  */
-function describe(exception, file) {
+function describe(exception, file, libraries) {
   const text = exception.locator ? String(exception.locator) : '';
   const line = /startLine=(\d+)/.exec(text)?.[1] ?? '1';
   const col = /startChar=(\d+)/.exec(text)?.[1] ?? '1';
-  return `${path.relative(process.cwd(), path.join(cqlDir, file.file))}:${line}:${col}`;
+  // An error inside an included library names that library's file, not the includer's.
+  const id = /library='?([A-Za-z0-9_]+)/.exec(text)?.[1];
+  const where = (id && libraries.get(id)?.file) || file.file;
+  return `${path.relative(process.cwd(), path.join(cqlDir, where))}:${line}:${col}`;
 }
 
 function main() {
   const libraries = readLibraries();
   mkdirSync(outDir, { recursive: true });
   let failed = process.exitCode === 1;
+  // One library manager for the whole set: an included library is translated once and reused.
+  const libraryManager = newLibraryManager(libraries);
   for (const lib of libraries.values()) {
-    const translator = CqlTranslator.fromText(lib.text, newLibraryManager(libraries));
+    const translator = CqlTranslator.fromText(lib.text, libraryManager);
     const errors = translator.errors.asJsReadonlyArrayView();
     const warnings = translator.warnings.asJsReadonlyArrayView();
-    for (const w of warnings) console.warn(`${describe(w, lib)} warning: ${w.message}`);
+    for (const w of warnings) console.warn(`${describe(w, lib, libraries)} warning: ${w.message}`);
     if (errors.length > 0) {
-      for (const e of errors) console.error(`${describe(e, lib)} error: ${e.message}`);
+      for (const e of errors) console.error(`${describe(e, lib, libraries)} error: ${e.message}`);
       failed = true;
       continue;
     }

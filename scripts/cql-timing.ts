@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   }
   const definitions = timings.filter((t) => t.kind === 'definition').length;
   console.log(`${args.file}: ${(bundle.entry ?? []).length} resources, source ${args.source}${args.answers ? ', with answers' : ''}`);
-  console.log(`timed evaluation ${elapsed.toFixed(1)} ms; ${definitions} definitions and ${timings.length - definitions} functions ran; decision ${String(results['Decision'])}`);
+  console.log(`timed evaluation ${elapsed.toFixed(1)} ms; ${definitions} definitions and ${timings.length - definitions} functions ran; decision ${String(results.KineretPA?.Decision)}`);
   console.log(`slowest ${Math.min(args.top, timings.length)} by self time:\n`);
   console.log(table(timings, args.top));
 }

@@ -10,10 +10,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as cql from 'cql-execution';
-import { codeServiceFor, liftContainedMedications, toPlain } from './cql-data';
+import { codeServiceFor, executeLibraries, liftContainedMedications, LibrarySet, toPlain } from './cql-data';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
-import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
+import { HELPERS_LIBRARY, MAIN_LIBRARY, PREFILL_LIBRARY } from '../constants';
 import { ELM_DIR, VALUESET_DIR } from '../paths';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
@@ -51,31 +51,30 @@ const STOCK_OPTIONS = { requireProfileTagging: false };
 
 export class KineretEngine {
   readonly source: DataSourceKind;
-  private readonly library: cql.Library;
+  /** Every compiled library, each resolved once (src/core/cql-data.ts). */
+  private readonly set: LibrarySet;
+  /** The libraries an evaluation runs by default: every library of the policy (their includes follow). */
+  readonly libraryNames: string[];
   private readonly codeService: cql.CodeService;
   /** Stock source only: the FHIR model info parsed once; each request gets a source whose prototype is this one. */
   private stockTemplate: CqlPatientSource | undefined;
-  /** A second, instrumented copy of the library, made on the first timed evaluation. */
-  private timedLibrary: cql.Library | undefined;
+  /** A second, instrumented copy of the libraries, made on the first timed evaluation. */
+  private timedSet: LibrarySet | undefined;
 
   constructor(
     readonly content: LoadedContent = loadContent(),
     options: EngineOptions = {},
   ) {
-    this.library = this.resolveLibrary();
     if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
+    this.set = new LibrarySet(content.elm);
+    this.libraryNames = Object.keys(content.elm).filter((name) => name !== HELPERS_LIBRARY).sort();
+    for (const name of this.libraryNames) this.set.get(name);
+    for (const name of [MAIN_LIBRARY, PREFILL_LIBRARY]) if (!this.libraryNames.includes(name)) throw new Error(`library ${name} is missing`);
     this.codeService = codeServiceFor(content.valueSets);
     this.source = options.source ?? 'fast';
     // The FHIR model info is parsed here, at start-up, rather than in the first request.
     if (this.source === 'fast') fhirModelInfo();
     if (this.source === 'stock') this.stockTemplate = PatientSource.FHIRv401(STOCK_OPTIONS);
-  }
-
-  private resolveLibrary(): cql.Library {
-    const repository = new cql.Repository(this.content.elm as Record<string, never>);
-    const library = repository.resolve(MAIN_LIBRARY, undefined) as cql.Library | undefined;
-    if (!library) throw new Error(`library ${MAIN_LIBRARY} could not be resolved`);
-    return library;
   }
 
   /** A data source for one request, over the bundle with contained Medications lifted. */
@@ -94,8 +93,21 @@ export class KineretEngine {
     return source;
   }
 
-  /** Evaluates every definition of the main library for the patient in `bundle`. */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}): Promise<RawEvaluation> {
+  private timed(): LibrarySet {
+    if (!this.timedSet) {
+      const set = new LibrarySet(this.content.elm);
+      const seen = new Set<unknown>();
+      for (const name of this.libraryNames) instrumentLibrary(set.get(name), seen as never);
+      this.timedSet = set;
+    }
+    return this.timedSet;
+  }
+
+  /**
+   * Evaluates every definition of the named libraries (by default every library of the policy) for the
+   * patient in `bundle`; each library's definitions are computed once, whichever library needs them.
+   */
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}, libraries: string[] = this.libraryNames): Promise<RawEvaluation> {
     const patientId = patientIdOf(bundle);
     const evaluationDate = options.evaluationDate ?? new Date().toISOString();
     const executionDateTime = parseExecutionDate(evaluationDate);
@@ -108,30 +120,38 @@ export class KineretEngine {
       'Kineret Is Non-Preferred': options.nonPreferred ?? false,
     };
     const listener = options.timing ? new TimingListener() : undefined;
-    const library = listener ? (this.timedLibrary ??= instrumentLibrary(this.resolveLibrary())) : this.library;
-    const executor = new cql.Executor(library, this.codeService, parameters, listener);
-    const results = await executor.exec(this.sourceFor(bundle), executionDateTime);
-    const patientResults = results.patientResults[patientId] as Record<string, unknown> | undefined;
-    if (!patientResults) throw new EvaluationInputError(`no results for Patient/${patientId}`);
-    return { patientId, results: patientResults, evaluationDate, ...(listener ? { timings: listener.timings() } : {}) };
+    const set = listener ? this.timed() : this.set;
+    const results = await executeLibraries({
+      libraries: libraries.map((name) => set.get(name)),
+      source: this.sourceFor(bundle),
+      codeService: this.codeService,
+      parameters,
+      executionDateTime,
+      messageListener: listener,
+    });
+    if (!results) throw new EvaluationInputError(`no results for Patient/${patientId}`);
+    return { patientId, results, evaluationDate, ...(listener ? { timings: listener.timings() } : {}) };
   }
 
-  /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
+  /** Every definition of the policy's libraries as JSON-friendly values, keyed by library name (for prepopulation). */
   async evaluateLibraries(bundle: Bundle, options: EvaluateOptions = {}): Promise<Record<string, Record<string, unknown>>> {
-    const { results } = await this.evaluateRaw(bundle, options);
-    const plain: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(results)) plain[name] = toPlain(value);
-    return { [MAIN_LIBRARY]: plain };
+    const { results } = await this.evaluateRaw(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
+    const plain: Record<string, Record<string, unknown>> = {};
+    for (const [library, values] of Object.entries(results)) {
+      plain[library] = {};
+      for (const [name, value] of Object.entries(values)) plain[library][name] = toPlain(value);
+    }
+    return plain;
   }
 
   /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
   async evaluate(bundle: Bundle, options: EvaluateOptions = {}): Promise<Evaluation> {
-    const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);
+    const raw = await this.evaluateRaw(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
+    const { patientId, evaluationDate } = raw;
+    const results = raw.results[MAIN_LIBRARY];
     const str = (name: string): string | null => (typeof results[name] === 'string' ? (results[name] as string) : null);
     const prefill: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(results)) {
-      if (name.startsWith('Prefill ')) prefill[name] = toPlain(value);
-    }
+    for (const [name, value] of Object.entries(raw.results[PREFILL_LIBRARY])) prefill[name] = toPlain(value);
     return {
       patientId,
       evaluationDate,

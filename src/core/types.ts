@@ -45,7 +45,7 @@ export interface Evaluation {
   texasMarketplace: boolean;
   orderReference: string | null;
   coverageReference: string | null;
-  /** Values for questionnaire initialExpressions, keyed by CQL definition name. */
+  /** Values for questionnaire initialExpressions: the definitions of KineretPrefill, by name. */
   prefill: Record<string, unknown>;
 }
 
@@ -88,10 +88,11 @@ export interface DefinitionTiming {
   selfMs: number;
 }
 
-/** Every definition of the main library for one patient, as cql-execution returns them. */
+/** Every definition of the evaluated libraries for one patient, as cql-execution returns them. */
 export interface RawEvaluation {
   patientId: string;
-  results: Record<string, unknown>;
+  /** Library name -> definition name -> value. */
+  results: Record<string, Record<string, unknown>>;
   evaluationDate: string;
   /** Present when EvaluateOptions.timing was set; slowest self time first. */
   timings?: DefinitionTiming[];

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CodeSystem, FhirResource, Library, Questionnaire, ValueSet } from 'fhir/r4';
 import { LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
-import { dataRequirementsFromElm, toFhirDataRequirements } from '../core/data-requirements';
+import { dataRequirementsFromElm, toFhirDataRequirements, withIncludes } from '../core/data-requirements';
 import type { LoadedContent } from '../core/engine';
 import { CQL_DIR, QUESTIONNAIRE_DIR, ROOT } from '../paths';
 
@@ -51,13 +51,27 @@ function readCqlSources(): CqlSource[] {
     });
 }
 
-function libraryResource(src: CqlSource, elm: unknown, fhirBase: string, all: CqlSource[]): Library {
+/** A library's title: the first line of its header comment, else its name. */
+function titleOf(src: CqlSource): string {
+  if (src.name === 'FHIRHelpers') return 'FHIR Helpers (conversions for FHIR 4.0.1)';
+  const comment = /\/\*([\s\S]*?)\*\//.exec(src.text)?.[1] ?? '';
+  const first = comment.split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).find((l) => l.length > 0);
+  return first ? `${src.name}: ${first.replace(/[:.]$/, '')}` : src.name;
+}
+
+/**
+ * A CQL Library resource. Its dataRequirement covers its own retrieves and those of every library it
+ * includes (the effective data requirements), so a client reading only the Questionnaire's library
+ * knows all the data the evaluation needs.
+ */
+function libraryResource(src: CqlSource, allElm: Record<string, unknown>, fhirBase: string, all: CqlSource[]): Library {
+  const elm = allElm[src.name];
   const depends = src.includes.map((name) => {
     const dep = all.find((s) => s.name === name);
     if (!dep) throw new Error(`library ${src.name} includes unknown library ${name}`);
     return { type: 'depends-on' as const, resource: `${fhirBase}/Library/${dep.name}|${dep.version}` };
   });
-  const requirements = toFhirDataRequirements(dataRequirementsFromElm([elm]));
+  const requirements = toFhirDataRequirements(dataRequirementsFromElm(withIncludes(src.name, allElm), Object.values(allElm)));
   return {
     resourceType: 'Library',
     id: src.name,
@@ -65,7 +79,7 @@ function libraryResource(src: CqlSource, elm: unknown, fhirBase: string, all: Cq
     url: `${fhirBase}/Library/${src.name}`,
     version: src.version,
     name: src.name,
-    title: src.name === 'FHIRHelpers' ? 'FHIR Helpers (conversions for FHIR 4.0.1)' : 'Kineret (anakinra) prior authorization criteria',
+    title: titleOf(src),
     status: 'active',
     experimental: false,
     type: { coding: [{ system: LIBRARY_TYPE_SYSTEM, code: 'logic-library' }] },
@@ -94,9 +108,8 @@ export function buildDtrContent(content: LoadedContent, publicBaseUrl: string): 
   const fhirBase = `${publicBaseUrl}/fhir`;
   const sources = readCqlSources();
   const libraries = sources.map((s) => {
-    const elm = content.elm[s.name];
-    if (!elm) throw new Error(`no ELM for ${s.name}: run npm run build`);
-    return libraryResource(s, elm, fhirBase, sources);
+    if (!content.elm[s.name]) throw new Error(`no ELM for ${s.name}: run npm run build`);
+    return libraryResource(s, content.elm, fhirBase, sources);
   });
   const questionnaire = materializeQuestionnaire(fhirBase);
   const valueSets = content.valueSets;

@@ -51,7 +51,7 @@ describe('value sets', () => {
   });
 
   it('every value set the CQL references exists and is expanded', () => {
-    const elm = JSON.parse(readFileSync(path.join(ELM_DIR, 'KineretPA.json'), 'utf8'));
+    const elm = JSON.parse(readFileSync(path.join(ELM_DIR, 'KineretTerminology.json'), 'utf8'));
     const referenced: string[] = elm.library.valueSets.def.map((d: { id: string }) => d.id);
     expect(referenced.length).toBeGreaterThan(20);
     const byUrl = new Map(valueSets.map((vs) => [vs.url, vs] as const));

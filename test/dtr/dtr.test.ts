@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type {
@@ -72,10 +72,10 @@ function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResp
 describe('the Questionnaire', () => {
   let all: QuestionnaireItem[];
   let definitions: Set<string>;
-  const cql = readFileSync(path.join(CQL_DIR, 'KineretPA.cql'), 'utf8');
+  const cql = readdirSync(CQL_DIR).filter((f) => f.endsWith('.cql')).map((f) => readFileSync(path.join(CQL_DIR, f), 'utf8')).join('\n');
   beforeAll(() => {
     all = items(q.item);
-    const elm = services.engine.content.elm.KineretPA as { library: { statements: { def: { name: string }[] } } };
+    const elm = services.engine.content.elm.KineretPrefill as { library: { statements: { def: { name: string }[] } } };
     definitions = new Set(elm.library.statements.def.map((d) => d.name));
   });
 
@@ -96,10 +96,11 @@ describe('the Questionnaire', () => {
     const ids = all.map((i) => i.linkId);
     expect(new Set(ids).size).toBe(ids.length);
     const read = new Set([...cql.matchAll(/"(?:Answer|Bool|Text|Documented|Answered)"\('([^']+)'\)/g)].map((m) => m[1]));
+    expect(read.size).toBeGreaterThan(20);
     for (const id of read) expect({ id, inQuestionnaire: ids.includes(id) }).toEqual({ id, inQuestionnaire: true });
   });
 
-  it('initialExpressions are CQL "Library".Definition references to existing definitions, and items stay editable', () => {
+  it('initialExpressions are "KineretPrefill".Identifier references to existing definitions (no quoted names), and items stay editable', () => {
     let count = 0;
     for (const item of all) {
       expect(item.readOnly).toBeUndefined();
@@ -108,8 +109,11 @@ describe('the Questionnaire', () => {
       if (!expr) continue;
       count++;
       expect(expr.language).toBe('text/cql');
+      // The DTR form "LibraryName".statementName, the statement a plain identifier: readers that strip the
+      // quotes and readers that do not resolve it alike.
+      expect(expr.expression).toMatch(/^"KineretPrefill"\.[A-Za-z][A-Za-z0-9]*$/);
       const parsed = parseCqlIdentifier(expr.expression!)!;
-      expect(parsed.library).toBe('KineretPA');
+      expect(parsed.library).toBe('KineretPrefill');
       expect({ item: item.linkId, defined: definitions.has(parsed.definition) }).toEqual({ item: item.linkId, defined: true });
     }
     expect(count).toBeGreaterThan(10);
@@ -136,14 +140,28 @@ describe('the Questionnaire', () => {
 });
 
 describe('Library, ValueSet and CodeSystem resources', () => {
-  it('Libraries carry CQL and ELM, depends-on FHIRHelpers, and data requirements from the ELM', () => {
+  it('Libraries carry CQL and ELM, depends-on every include, and data requirements from the ELM (includes too)', () => {
     const main = services.content.libraries.find((l) => l.name === 'KineretPA') as Library;
     expect(main.type?.coding?.[0].code).toBe('logic-library');
     expect(main.content?.map((c) => c.contentType)).toEqual(['text/cql', 'application/elm+json']);
     expect(Buffer.from(main.content![0].data!, 'base64').toString()).toContain('library KineretPA');
-    expect(main.relatedArtifact).toEqual([{ type: 'depends-on', resource: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' }]);
-    const condition = main.dataRequirement!.find((d) => d.type === 'Condition')!;
+    expect(main.relatedArtifact).toEqual(expect.arrayContaining([
+      { type: 'depends-on', resource: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' },
+      { type: 'depends-on', resource: 'http://payer.test/fhir/Library/KineretRequest|1.0.0' },
+    ]));
+    // Every include is a depends-on, and every depends-on resolves to a served Library.
+    const urls = new Set(services.content.libraries.map((l) => `${l.url}|${l.version}`));
+    for (const lib of services.content.libraries) {
+      const elm = services.engine.content.elm[lib.name!] as { library: { includes?: { def: { path: string }[] } } };
+      expect((lib.relatedArtifact ?? []).map((r) => r.resource!.replace(/^.*\/Library\/([^|]+)\|.*$/, '$1')).sort())
+        .toEqual((elm.library.includes?.def ?? []).map((d) => d.path).sort());
+      for (const r of lib.relatedArtifact ?? []) expect(urls.has(r.resource!)).toBe(true);
+    }
+    // The questionnaire's library states all the data the evaluation needs, its includes' retrieves included.
+    const prefill = services.content.libraries.find((l) => l.name === 'KineretPrefill') as Library;
+    const condition = prefill.dataRequirement!.find((d) => d.type === 'Condition')!;
     expect(condition.codeFilter!.map((f) => f.valueSet)).toContain('http://kineret-pa.example/fhir/ValueSet/rheumatoid-arthritis');
+    expect(prefill.dataRequirement!.map((d) => d.type)).toEqual(expect.arrayContaining(['Coverage', 'MedicationRequest', 'MedicationDispense', 'Observation', 'AllergyIntolerance']));
     for (const r of services.content.all()) expect({ id: `${r.resourceType}/${r.id}`, errors: fhirErrors(r) }).toEqual({ id: `${r.resourceType}/${r.id}`, errors: [] });
   });
 });
@@ -183,7 +201,7 @@ describe('$questionnaire-package', () => {
       for (const dep of lib.relatedArtifact ?? []) expect(libraries.map((l) => `${l.url}|${l.version}`)).toContain(dep.resource);
     }
     const valueSetUrls = bundle.entry!.filter((e) => e.resource!.resourceType === 'ValueSet').map((e) => e.resource as { url: string; expansion?: { contains?: unknown[] } });
-    const elm = services.engine.content.elm.KineretPA as { library: { valueSets: { def: { id: string }[] } } };
+    const elm = services.engine.content.elm.KineretTerminology as { library: { valueSets: { def: { id: string }[] } } };
     for (const d of elm.library.valueSets.def) expect(valueSetUrls.map((v) => v.url)).toContain(d.id);
     for (const v of valueSetUrls) expect(v.expansion?.contains?.length).toBeGreaterThan(0);
     const ctx = qr.extension!.filter((e) => e.url === DTR.qrContext).map((e) => e.valueReference!.reference);
@@ -394,13 +412,13 @@ describe('population and determination over the corpus', () => {
 describe('population never throws on odd data', () => {
   it('reports a failed evaluation and an unknown definition as issues', async () => {
     const broken = structuredClone(q);
-    (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPA"."No Such Definition"';
+    (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPrefill".NoSuchDefinition';
     const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, evaluate: async () => { throw new Error('boom'); } });
     expect(failing.outcome.issue.some((i) => i.severity === 'error' && /boom/.test(i.diagnostics!))).toBe(true);
     const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' },
-      evaluate: async () => ({ KineretPA: { 'Prefill Indication': 42, 'Prefill Weight Kg': 'heavy' } }) });
+      evaluate: async () => ({ KineretPrefill: { Indication: 42, WeightKg: 'heavy' } }) });
     const msgs = odd.outcome.issue.map((i) => i.diagnostics);
-    expect(msgs.some((d) => /No Such Definition/.test(d!))).toBe(true);
+    expect(msgs.some((d) => /NoSuchDefinition/.test(d!))).toBe(true);
     expect(msgs.some((d) => /does not fit/.test(d!))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, Library, ValueSet } from 'fhir/r4';
 import type { LibraryResults } from '../../src/dtr/populate';
-import { codeServiceFor, liftContainedMedications, toPlain } from '../../src/core/cql-data';
+import { codeServiceFor, executeLibraries, LibrarySet, liftContainedMedications, toPlain } from '../../src/core/cql-data';
 import { elmOf } from './package';
 
 export interface EvaluationOptions {
@@ -38,10 +38,8 @@ export class BrowserEvaluator {
     const elm: Record<string, unknown> = {};
     for (const lib of libraries) if (lib.name) elm[lib.name] = elmOf(lib);
     if (!elm[mainLibrary]) throw new Error(`the package has no Library ${mainLibrary}`);
-    const repository = new cql.Repository(elm);
-    const library = repository.resolve(mainLibrary, undefined) as cql.Library | undefined;
-    if (!library) throw new Error(`library ${mainLibrary} could not be resolved from the package (missing dependency?)`);
-    this.library = library;
+    // Each library resolved once and evaluated in one shared context per library, as on the server.
+    this.library = new LibrarySet(elm).get(mainLibrary);
     this.codes = codeServiceFor(valueSets);
   }
 
@@ -55,8 +53,8 @@ export class BrowserEvaluator {
     const parameters = { Answers: [], 'Order Id': options.orderId ?? null, 'Kineret Is Non-Preferred': options.nonPreferred };
     const when = cql.DateTime.parse(`${options.date}T12:00:00.000Z`);
     if (!when) throw new Error(`invalid evaluation date ${options.date}`);
-    const results = await new cql.Executor(this.library, this.codes, parameters).exec(source, when);
-    const raw = results.patientResults[patient.id] as Record<string, unknown> | undefined;
+    const results = await executeLibraries({ libraries: [this.library], source, codeService: this.codes, parameters, executionDateTime: when });
+    const raw = results?.[this.mainLibrary];
     if (!raw) throw new Error(`the CQL gave no results for Patient/${patient.id}`);
     const plain: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(raw)) plain[name] = toPlain(value);
