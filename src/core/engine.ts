@@ -18,7 +18,7 @@ import { ELM_DIR, VALUESET_DIR } from '../paths';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
-  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
+  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, PendReason, PendReasonKind, RawEvaluation, RequestType,
 } from './types';
 
 /** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
@@ -160,8 +160,9 @@ export class KineretEngine {
       requestType: (str('Request Type') ?? 'initial') as RequestType,
       recordRequestType: (str('Record Request Type') ?? 'initial') as RequestType,
       decision: str('Decision') as Decision,
+      pendReasons: ((results['Pend Reasons'] as unknown[]) ?? []).map(toPendReason),
       criteria: ((results['Criteria'] as unknown[]) ?? []).map(toCriterion),
-      approvalMonths: Number(results['Approval Duration Months']),
+      approvalMonths: typeof results['Approval Duration Months'] === 'number' ? (results['Approval Duration Months'] as number) : null,
       approvalReason: str('Approval Duration Reason') ?? '',
       texasRuleApplies: results['Texas Rule Applies'] === true,
       texasMarketplace: results['Is Texas Marketplace'] === true,
@@ -190,6 +191,11 @@ function parseExecutionDate(value: string): cql.DateTime {
   const parsed = cql.DateTime.parse(date);
   if (!parsed) throw new EvaluationInputError(`invalid evaluation date: ${value}`);
   return parsed;
+}
+
+function toPendReason(value: unknown): PendReason {
+  const t = value as Record<string, unknown>;
+  return { kind: t.kind as PendReasonKind, criterion: typeof t.criterion === 'string' ? t.criterion : null, text: typeof t.text === 'string' ? t.text : '' };
 }
 
 function toCriterion(value: unknown): CriterionResult {

@@ -136,7 +136,7 @@ describe('order-sign over the corpus (full prefetch)', () => {
 });
 
 describe('order-sign behaviour', () => {
-  const s = byName('concurrent-tnf-denied');
+  const s = byName('concurrent-tnf-not-met');
   const { record } = splitScenario(s);
 
   it('a non-Kineret order gets no cards and no system actions, and queries nothing', async () => {

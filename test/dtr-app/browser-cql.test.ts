@@ -19,7 +19,7 @@ import { startTestApp, type TestApp } from '../support/app';
 jest.setTimeout(60_000);
 
 const SAMPLE = [
-  'ra-mtx-failure-approved', 'concurrent-tnf-denied', 'caps-genetic-only', 'sjia-nsaid-trial-approved', 'dira-il1rn-confirmed',
+  'ra-mtx-failure-approved', 'concurrent-tnf-not-met', 'caps-genetic-only', 'sjia-nsaid-trial-approved', 'dira-il1rn-confirmed',
   'misc-refractory-texas-marketplace-6-months', 'continuation-adherent-approved', 'kineret-order-via-contained-medication',
   'non-preferred-product-alternatives-documented', 'record-missing-data-unknown-not-false',
 ];

@@ -322,12 +322,18 @@ describe('population and determination over the corpus', () => {
       c.part!.find((x) => x.name === 'code')!.valueCoding!.code, c.part!.find((x) => x.name === 'status')!.valueCode]));
     expect(statuses).toEqual(expected.criteria);
     if (expected.decision === 'approved') {
+      expect(get('pendReason')).toHaveLength(0);
       const period = get('approvalPeriod')[0].valuePeriod!;
       expect(period.start).toBe(s.evaluationDate);
       if (expected.approvalMonths === 12) expect(period.end).toBe('2027-11-28');
       if (expected.approvalMonths === 6) expect(period.end).toBe('2027-05-28');
     } else expect(get('approvalPeriod')).toHaveLength(0);
-    if (expected.decision === 'denied') expect(get('note')[0].valueString).toMatch(/recommendation for clinical review/);
+    if (expected.decision === 'pended') {
+      expect(get('note')[0].valueString).toMatch(/clinical reviewer, who decides; no request is denied automatically/);
+      const kinds = get('pendReason').map((r) => r.part!.find((x) => x.name === 'kind')!.valueCode);
+      expect(kinds.length).toBeGreaterThan(0);
+      if (expected.planUnknown) expect(kinds).toContain('plan-unknown');
+    }
   });
 
   it('the determination and the CRD card agree on every criterion the record decides', async () => {
@@ -350,7 +356,7 @@ describe('population and determination over the corpus', () => {
   }, 60_000);
 
   it('answers marked override take precedence over the record', async () => {
-    const s = scenarios.find((x) => x.name === 'concurrent-tnf-denied')!;
+    const s = scenarios.find((x) => x.name === 'concurrent-tnf-not-met')!;
     const qr = await populateScenario(s);
     const run = async (origin: Answer['origin']) => {
       const completed = answer(qr, [m('no-concurrent-biologic', origin)]);
