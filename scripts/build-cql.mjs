@@ -87,9 +87,10 @@ function describe(exception, file, libraries) {
   const text = exception.locator ? String(exception.locator) : '';
   const line = /startLine=(\d+)/.exec(text)?.[1] ?? '1';
   const col = /startChar=(\d+)/.exec(text)?.[1] ?? '1';
-  // An error inside an included library names that library's file, not the includer's.
-  const id = /library='?([A-Za-z0-9_]+)/.exec(text)?.[1];
-  const where = (id && libraries.get(id)?.file) || file.file;
+  // An error inside an included library names that library's file, not the includer's: the TrackBack holds the
+  // library's identifier (an object with an `id`) under a mangled property name.
+  const identifier = Object.values(exception.locator ?? {}).find((v) => v && typeof v === 'object' && typeof v.id === 'string');
+  const where = (identifier && libraries.get(identifier.id)?.file) || file.file;
   return `${path.relative(process.cwd(), path.join(cqlDir, where))}:${line}:${col}`;
 }
 
@@ -99,13 +100,19 @@ function main() {
   let failed = process.exitCode === 1;
   // One library manager for the whole set: an included library is translated once and reused.
   const libraryManager = newLibraryManager(libraries);
+  // An error in a library is reported by every library that includes it: print each once.
+  const printed = new Set();
+  const once = (line, print) => {
+    if (!printed.has(line)) print(line);
+    printed.add(line);
+  };
   for (const lib of libraries.values()) {
     const translator = CqlTranslator.fromText(lib.text, libraryManager);
     const errors = translator.errors.asJsReadonlyArrayView();
     const warnings = translator.warnings.asJsReadonlyArrayView();
-    for (const w of warnings) console.warn(`${describe(w, lib, libraries)} warning: ${w.message}`);
+    for (const w of warnings) once(`${describe(w, lib, libraries)} warning: ${w.message}`, console.warn);
     if (errors.length > 0) {
-      for (const e of errors) console.error(`${describe(e, lib, libraries)} error: ${e.message}`);
+      for (const e of errors) once(`${describe(e, lib, libraries)} error: ${e.message}`, console.error);
       failed = true;
       continue;
     }

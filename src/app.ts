@@ -68,7 +68,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
     matcher: new KineretMatcher(content.valueSets),
-    content: buildDtrContent(content, config.publicBaseUrl),
+    content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
     registry,
     smart,

@@ -5,8 +5,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CodeSystem, FhirResource, Library, Questionnaire, ValueSet } from 'fhir/r4';
-import { LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
+import type { CodeSystem, FhirResource, Library, Questionnaire, QuestionnaireItem, ValueSet } from 'fhir/r4';
+import { CRITERIA_CODE_SYSTEM, LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
 import { dataRequirementsFromElm, toFhirDataRequirements, withIncludes } from '../core/data-requirements';
 import type { LoadedContent } from '../core/engine';
 import { CQL_DIR, QUESTIONNAIRE_DIR, ROOT } from '../paths';
@@ -92,9 +92,31 @@ function libraryResource(src: CqlSource, allElm: Record<string, unknown>, fhirBa
   };
 }
 
-function materializeQuestionnaire(fhirBase: string): Questionnaire {
+/** Criterion codes whose items are asked only when the plan marks Kineret non-formulary/non-preferred. */
+const NON_FORMULARY_CRITERIA = new Set(['ALL-3']);
+
+/** Drops the items (and groups) that carry only criterion codes the plan does not ask about. */
+function withoutCriteria(items: QuestionnaireItem[] | undefined, drop: Set<string>): QuestionnaireItem[] | undefined {
+  if (!items) return items;
+  return items
+    .filter((i) => !(i.code?.length && i.code.every((c) => c.system === CRITERIA_CODE_SYSTEM && drop.has(c.code ?? ''))))
+    .map((i) => (i.item ? { ...i, item: withoutCriteria(i.item, drop) } : i));
+}
+
+/**
+ * The Questionnaire as this plan serves it: canonicals on the public base, and the non-formulary
+ * documentation items ("IF THIS IS A NON-FORMULARY/NON-PREFERRED PRODUCT") only when the plan marks
+ * Kineret non-preferred (KINERET_NON_PREFERRED).
+ */
+function materializeQuestionnaire(fhirBase: string, options: ContentOptions): Questionnaire {
   const text = readFileSync(path.join(QUESTIONNAIRE_DIR, `${QUESTIONNAIRE_ID}.json`), 'utf8');
-  return JSON.parse(text.replaceAll('{{base}}', fhirBase)) as Questionnaire;
+  const q = JSON.parse(text.replaceAll('{{base}}', fhirBase)) as Questionnaire;
+  return options.kineretNonPreferred ? q : { ...q, item: withoutCriteria(q.item, NON_FORMULARY_CRITERIA) };
+}
+
+export interface ContentOptions {
+  /** The plan lists Kineret as non-formulary/non-preferred: the Questionnaire asks for the preferred alternatives tried. */
+  kineretNonPreferred?: boolean;
 }
 
 function readCodeSystems(): CodeSystem[] {
@@ -104,14 +126,14 @@ function readCodeSystems(): CodeSystem[] {
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CodeSystem);
 }
 
-export function buildDtrContent(content: LoadedContent, publicBaseUrl: string): DtrContent {
+export function buildDtrContent(content: LoadedContent, publicBaseUrl: string, options: ContentOptions = {}): DtrContent {
   const fhirBase = `${publicBaseUrl}/fhir`;
   const sources = readCqlSources();
   const libraries = sources.map((s) => {
     if (!content.elm[s.name]) throw new Error(`no ELM for ${s.name}: run npm run build`);
     return libraryResource(s, content.elm, fhirBase, sources);
   });
-  const questionnaire = materializeQuestionnaire(fhirBase);
+  const questionnaire = materializeQuestionnaire(fhirBase, options);
   const valueSets = content.valueSets;
   const codeSystems = readCodeSystems();
   const all = (): ContentResource[] => [questionnaire, ...libraries, ...valueSets, ...codeSystems];

@@ -19,13 +19,15 @@ function check(result: Evaluation, expected: Expectation): void {
   // Pended with reasons, never denied: a not-met criterion (an off-label indication is referred to the Off-Label
   // policy review), a criterion nothing decides yet, and an unknown plan each give a reason; none means approved.
   const reasons = Object.entries(expected.criteria).flatMap(([code, status]) =>
-    status === 'not-met' ? [`${code === 'IND' ? 'off-label' : 'not-met'}:${code}`] : status === 'unknown' ? [`missing:${code}`] : []);
+    status === 'not-met' ? [`${code === 'IND' ? 'off-label' : 'not-met'}:${code}`]
+      : status === 'unknown' ? [`${expected.review?.includes(code) ? 'review' : 'missing'}:${code}`] : []);
   if (expected.planUnknown) reasons.unshift('plan-unknown:');
   expect(result.pendReasons.map((r) => `${r.kind}:${r.criterion ?? ''}`).sort()).toEqual(reasons.sort());
   expect(result.decision).toBe(reasons.length ? 'pended' : 'approved');
   for (const r of result.pendReasons) expect(r.text.length).toBeGreaterThan(0);
   if (expected.approvalMonths !== undefined) expect(result.approvalMonths).toBe(expected.approvalMonths);
   if (expected.planUnknown) expect(result.approvalMonths).toBeNull();
+  if (expected.coverageReference !== undefined) expect(result.coverageReference).toBe(expected.coverageReference);
   if (expected.texasRuleApplies !== undefined) expect(result.texasRuleApplies).toBe(expected.texasRuleApplies);
   for (const [code, refs] of Object.entries(expected.evidence ?? {})) {
     const criterion = result.criteria.find((c) => c.code === code);

@@ -16,15 +16,19 @@ import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 
 let t: TestApp;
+/** The same service for a plan that lists Kineret as non-preferred (KINERET_NON_PREFERRED). */
+let tNonPreferred: TestApp;
 let services: TestApp['services'];
 let q: Questionnaire;
 beforeAll(async () => {
   t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' });
+  tNonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test', KINERET_NON_PREFERRED: 'true' });
   services = t.services;
   q = services.content.questionnaire;
 });
 afterAll(async () => {
   await t.services.store.close();
+  await tNonPreferred.services.store.close();
 });
 const scenarios = loadScenarios();
 const fhirPost = (p: string, body: unknown) => t.fhirPost(p, body);
@@ -37,10 +41,13 @@ function responseItems(list: QuestionnaireResponseItem[] | undefined): Questionn
   return (list ?? []).flatMap((i) => [i, ...responseItems(i.item), ...(i.answer ?? []).flatMap((a) => responseItems(a.item))]);
 }
 
+/** The app for the scenario's plan: one that lists Kineret as non-preferred, or the default. */
+const appFor = (s: ScenarioFile): TestApp => (s.options?.nonPreferred ? tNonPreferred : t);
+
 async function populateScenario(s: ScenarioFile): Promise<QuestionnaireResponse> {
   const { order } = splitScenario(s);
   const { response } = await populate({
-    questionnaire: q,
+    questionnaire: appFor(s).services.content.questionnaire,
     context: { patient: `Patient/${splitScenario(s).patientId}`, coverage: 'Coverage/cov', order: `MedicationRequest/${order.id}` },
     evaluate: () => services.engine.evaluateLibraries(s.bundle, { evaluationDate: s.evaluationDate, ...s.options }),
   });
@@ -97,7 +104,9 @@ describe('the Questionnaire', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const read = new Set([...cql.matchAll(/"(?:Answer|Bool|Text|Documented|Answered)"\('([^']+)'\)/g)].map((m) => m[1]));
     expect(read.size).toBeGreaterThan(20);
-    for (const id of read) expect({ id, inQuestionnaire: ids.includes(id) }).toEqual({ id, inQuestionnaire: true });
+    // Every item the CQL reads exists in the Questionnaire a non-preferred plan serves (the fullest one).
+    const served = new Set(items(tNonPreferred.services.content.questionnaire.item).map((i) => i.linkId));
+    for (const id of read) expect({ id, inQuestionnaire: served.has(id) }).toEqual({ id, inQuestionnaire: true });
   });
 
   it('initialExpressions are "KineretPrefill".Identifier references to existing definitions (no quoted names), and items stay editable', () => {
@@ -127,7 +136,11 @@ describe('the Questionnaire', () => {
       expect(codes.has(c.code!)).toBe(true);
       used.add(c.code!);
     }
-    for (const code of codes) if (code !== 'AGE') expect({ code, hasItem: used.has(code) }).toEqual({ code, hasItem: true });
+    for (const code of codes) if (code !== 'AGE' && code !== 'ALL-3') expect({ code, hasItem: used.has(code) }).toEqual({ code, hasItem: true });
+    // "IF THIS IS A NON-FORMULARY/NON-PREFERRED PRODUCT": asked only by a plan that lists Kineret as non-preferred.
+    expect(used.has('ALL-3')).toBe(false);
+    const nonPreferred = items(tNonPreferred.services.content.questionnaire.item);
+    expect(nonPreferred.filter((i) => i.code?.some((c) => c.code === 'ALL-3')).map((i) => i.linkId)).toEqual(['preferred-alternatives-tried', 'preferred-alternatives-doc']);
   });
 
   it('documentation items accept both an attachment and a text answer; enableWhen names existing items', () => {
@@ -297,7 +310,8 @@ describe('population and determination over the corpus', () => {
       if (status === 'not-met') expect({ linkId, v: answers.get(linkId)?.valueBoolean }).toEqual({ linkId, v: false });
       else if (linkId !== 'route-subcutaneous' || status === 'unknown') expect({ linkId, has: answers.has(linkId) }).toEqual({ linkId, has: false });
     };
-    expectBool('no-active-infection', rec.criteria['ALL-1']);
+    // ALL-1 is an initial criterion; a continuation's record may still prefill the (initial-only) item.
+    if (rec.requestType === 'initial') expectBool('no-active-infection', rec.criteria['ALL-1']);
     expectBool('no-concurrent-biologic', rec.criteria['ALL-2']);
     expectBool('no-hypersensitivity', rec.criteria['ALL-CI']);
     expectBool('route-subcutaneous', rec.criteria['ALL-ROUTE']);
@@ -308,7 +322,7 @@ describe('population and determination over the corpus', () => {
     // The populated response plus the scripted answers, evaluated with the record, gives the expected decision.
     const expected = s.withAnswers ?? s.record;
     const completed = answer(qr, s.withAnswers ? (s.answers ?? []) : []);
-    const res = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+    const res = await appFor(s).fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
       resourceType: 'Parameters',
       parameter: [{ name: 'response', resource: completed }, { name: 'data', resource: s.bundle }, { name: 'date', valueDate: s.evaluationDate }],
     });
