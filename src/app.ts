@@ -67,7 +67,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     services,
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
-    matcher: new KineretMatcher(content.valueSets),
+    matcher: new KineretMatcher(engine),
     content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
     registry,

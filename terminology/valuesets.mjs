@@ -15,7 +15,7 @@ export const VALUE_SETS = [
   {
     id: 'kineret-products',
     title: 'Kineret (anakinra) products',
-    description: 'RxNorm concepts for anakinra and Kineret (IN, BN, SCD, SBD, SCDC, SBDC, SCDF, SBDF, SCDG, SBDG) and the Kineret NDC packages.',
+    description: 'RxNorm concepts for anakinra and Kineret (IN, BN, SCD, SBD, SCDC, SBDC, SCDF, SBDF, SCDG, SBDG) and the Kineret NDC packages, in the 10-digit hyphenated form and the 11-digit form with and without hyphens (the same packages; EHRs send either).',
     source: 'terminology.md 1a, 1b',
     include: [
       { system: 'rxnorm', concepts: [
@@ -31,6 +31,8 @@ export const VALUE_SETS = [
         ['66658-234-28', 'Kineret 4 cartons of 7 syringes, 0.67 mL each'],
         ['66658-0234-07', 'Kineret 7 syringes in 1 carton (11-digit form)'],
         ['66658-0234-28', 'Kineret 4 cartons of 7 syringes (11-digit form)'],
+        ['66658023407', 'Kineret 7 syringes in 1 carton (11 digits, no hyphens)'],
+        ['66658023428', 'Kineret 4 cartons of 7 syringes (11 digits, no hyphens)'],
       ] },
     ],
   },

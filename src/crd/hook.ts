@@ -168,7 +168,7 @@ async function answerHook(serviceId: string, body: unknown, deps: HookDeps, call
     meta.queries += unresolved.length;
     lookup = referenceLookup<Medication>([...known, ...fetched.flatMap((f) => (f.status === 'fulfilled' ? [f.value] : []))], 'Medication');
   }
-  const kineret = drafts.filter((o) => deps.matcher.isKineret(o, lookup));
+  const kineret = await deps.matcher.kineretOrders(drafts, lookup);
   meta.kineretOrders = kineret.map((o) => `MedicationRequest/${o.id}`);
   if (kineret.length === 0) return { status: 200, body: { cards: [] }, meta };
 

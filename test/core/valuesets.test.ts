@@ -34,7 +34,7 @@ function verhoeffValid(code: string): boolean {
 
 const wellFormed: Record<string, (code: string) => boolean> = {
   [SYSTEMS.rxnorm]: (c) => /^\d{1,8}$/.test(c),
-  [SYSTEMS.ndc]: (c) => /^\d{4,5}-\d{3,4}-\d{1,2}$/.test(c),
+  [SYSTEMS.ndc]: (c) => /^(\d{4,5}-\d{3,4}-\d{1,2}|\d{11})$/.test(c),
   [SYSTEMS.icd10cm]: (c) => /^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$/.test(c),
   [SYSTEMS.snomed]: (c) => /^\d{6,18}$/.test(c) && verhoeffValid(c),
   [SYSTEMS.loinc]: (c) => (/^LA\d+-\d$/.test(c) ? true : loincValid(c)),
