@@ -10,10 +10,10 @@
  * another one needs is computed then and remembered, so its cost lands where it is first needed). Timing adds
  * some overhead of its own, so compare figures with each other rather than with untimed runs.
  */
-import { readFileSync } from 'node:fs';
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine } from '../src/core/engine';
-import type { Answer, DataSourceKind, DefinitionTiming, EvaluateOptions } from '../src/core/types';
+import type { DataSourceKind, DefinitionTiming, EvaluateOptions } from '../src/core/types';
+import { readRecord } from './record-file';
 
 interface Args {
   file: string;
@@ -42,22 +42,12 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-interface ScenarioLike {
-  resourceType?: string;
-  bundle?: Bundle;
-  evaluationDate?: string;
-  options?: { nonPreferred?: boolean };
-  answers?: Answer[];
-}
-
 /** The bundle and evaluation options a file describes. */
 function readInput(file: string, withAnswers: boolean): { bundle: Bundle; options: EvaluateOptions } {
-  const input = JSON.parse(readFileSync(file, 'utf8')) as ScenarioLike;
-  if (input.resourceType === 'Bundle') return { bundle: input as Bundle, options: {} };
-  if (!input.bundle) throw new Error(`${file} is neither a Bundle nor a scenario with a bundle`);
-  const options: EvaluateOptions = { evaluationDate: input.evaluationDate, ...input.options };
-  if (withAnswers) options.answers = input.answers ?? [];
-  return { bundle: input.bundle, options };
+  const record = readRecord(file);
+  const options: EvaluateOptions = { evaluationDate: record.date, nonPreferred: record.nonPreferred };
+  if (withAnswers) options.answers = record.answers ?? [];
+  return { bundle: record.bundle, options };
 }
 
 function table(timings: DefinitionTiming[], top: number): string {

@@ -9,13 +9,13 @@
  * list of flattened answers. Prints the decision, the reasons it is pended, the approval period and the criteria
  * with their evidence. Needs the compiled ELM (npm run build).
  */
-import { readFileSync } from 'node:fs';
-import type { Bundle, QuestionnaireResponse } from 'fhir/r4';
+import type { QuestionnaireResponse } from 'fhir/r4';
 import { EvaluationInputError, KineretEngine } from '../src/core/engine';
 import { criterionTitle, indicationTitle } from '../src/core/criteria';
 import type { Answer, EvaluateOptions, Evaluation } from '../src/core/types';
 import { flattenAnswers } from '../src/dtr/answers';
 import { toParameters } from '../src/dtr/determination';
+import { readJson, readRecord, type ScenarioLike } from './record-file';
 
 const USAGE = 'usage: npm run evaluate -- <bundle.json | scenario.json> [--date YYYY-MM-DD] [--answers response.json] [--order <id>] [--non-preferred] [--json]';
 
@@ -50,30 +50,6 @@ function parseArgs(argv: string[]): Args {
   if (!args.file) throw new Error(USAGE);
   if (args.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(args.date)) throw new Error(`--date must be YYYY-MM-DD (got ${args.date})`);
   return args;
-}
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-}
-
-interface ScenarioLike {
-  resourceType?: string;
-  bundle?: Bundle;
-  evaluationDate?: string;
-  options?: { nonPreferred?: boolean };
-  answers?: Answer[];
-}
-
-/** The record and the options a file gives. */
-function readRecord(file: string): { bundle: Bundle; date?: string; nonPreferred?: boolean } {
-  const input = readJson(file) as ScenarioLike;
-  if (input?.resourceType === 'Bundle') return { bundle: input as Bundle };
-  if (input?.bundle?.resourceType === 'Bundle') return { bundle: input.bundle, date: input.evaluationDate, nonPreferred: input.options?.nonPreferred };
-  throw new Error(`${file} is neither a FHIR Bundle nor a scenario file with a bundle`);
 }
 
 /** The clinician's answers a file gives. */
