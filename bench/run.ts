@@ -1,5 +1,6 @@
 /**
- * Performance benchmarks (issue 7): `npm run bench`. Prints the tables and writes bench/results/latest.json.
+ * Performance benchmarks (issue 7): `npm run bench`. Prints the tables and writes bench/results/latest.json
+ * (bench/report.ts: the tables travel in the JSON; `npm run readme:figures` puts them in the README).
  *
  *   npm run bench                                  everything (about 10 minutes on 2 cores)
  *   BENCH_LOAD_SECONDS=15 npm run bench            shorter RSS load (default 60 s)
@@ -16,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { corpusRow, runEvalBench, type EvalReport, type EvalRow } from './eval';
 import { runHttpBench, type HttpReport, type HttpRow } from './http';
-import { fmt, markdownTable, median, ratio } from './stats';
+import { commandLine, loadNote, renderTable, type FigureReport, type ReportTable } from './report';
+import { fmt, median, ratio } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -29,7 +31,7 @@ const only = process.env.BENCH_ONLY ?? 'all';
 const sizes = (process.env.BENCH_SIZES ?? '200,1000,5000').split(',').map(Number);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function evalTable(report: EvalReport): string {
+function evalTable(report: EvalReport): ReportTable {
   const rowOf = (r: EvalRow): string[] => [
     r.dataset,
     String(r.resources),
@@ -41,10 +43,13 @@ function evalTable(report: EvalReport): string {
     r.dataset.startsWith('synthetic') ? fmt((r.medianMs.fast / r.resources) * 1000) : '-',
     r.divergentDefinitions === 0 ? 'yes' : `NO (${r.divergentDefinitions})`,
   ];
-  return markdownTable(
-    ['dataset', 'resources', 'ours ms', 'stock per request ms', 'stock reused ms', 'per request / ours', 'reused / ours', 'ours ms per 1,000 res.', 'identical'],
-    [rowOf(corpusRow(report.scenarios)), ...report.synthetic.map(rowOf)],
-  );
+  return {
+    id: 'evaluation',
+    title: 'Evaluation of the policy library, median ms per evaluation (runs interleaved):',
+    columns: ['dataset', 'resources', 'ours ms', 'stock per request ms', 'stock reused ms', 'per request / ours', 'reused / ours', 'ours ms per 1,000 res.', 'identical'],
+    rows: [rowOf(corpusRow(report.scenarios)), ...report.synthetic.map(rowOf)],
+    notes: report.scenarios.length > 0 ? [scenarioSpread(report)] : [],
+  };
 }
 
 /** One line on the spread over the corpus scenarios (each scenario's row is in the JSON). */
@@ -61,14 +66,16 @@ function scenarioSpread(report: EvalReport): string {
   ].join(' ');
 }
 
-function httpTable(rows: HttpRow[]): string {
-  return markdownTable(
-    ['request', 'body KB', 'req/s', 'p50 ms', 'p99 ms', 'echo req/s', 'echo p50 ms', 'echo p99 ms', 'p50 / echo p50'],
-    rows.map((r) => [
+function httpTable(id: string, title: string, rows: HttpRow[]): ReportTable {
+  return {
+    id,
+    title,
+    columns: ['request', 'body KB', 'req/s', 'p50 ms', 'p99 ms', 'echo req/s', 'echo p50 ms', 'echo p99 ms', 'p50 / echo p50'],
+    rows: rows.map((r) => [
       r.name, fmt(r.bodyBytes / 1024), fmt(r.service.throughputRps), fmt(r.service.p50Ms), fmt(r.service.p99Ms),
       fmt(r.echo.throughputRps), fmt(r.echo.p50Ms), fmt(r.echo.p99Ms), ratio(r.ratioP50),
     ]),
-  );
+  };
 }
 
 interface Target {
@@ -105,6 +112,7 @@ function targets(evalReport: EvalReport | undefined, http: HttpReport | undefine
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const startLoad = os.loadavg()[0];
   const settings = {
     eval: {
       scenarioRounds: env('BENCH_SCENARIO_ROUNDS', 3),
@@ -132,34 +140,35 @@ async function main(): Promise<void> {
     httpReport = await runHttpBench(settings.http);
   }
   const goals = targets(evalReport, httpReport);
-  const sections: string[] = [];
-  if (evalReport) {
-    sections.push(`Evaluation of the policy library (median ms per evaluation, runs interleaved)\n\n${evalTable(evalReport)}\n\n${scenarioSpread(evalReport)}`);
-  }
+  const tables: ReportTable[] = [];
+  if (evalReport) tables.push(evalTable(evalReport));
   if (httpReport) {
-    sections.push(`HTTP, one connection (autocannon; echo = an app that parses the JSON body and returns it)\n\n${httpTable(httpReport.orderSign)}`);
-    sections.push(`DTR operations, one connection (bodies from examples/)\n\n${httpTable(httpReport.dtr)}`);
-    for (const rss of httpReport.rss) {
-      const streams = Object.entries(rss.requests).map(([name, r]) => [name, String(r.requests), fmt(r.throughputRps), fmt(r.p50Ms), fmt(r.p99Ms), String(r.non2xx + r.errors)]);
-      sections.push(
-        `Peak RSS of a fresh service process, ${rss.seconds} s of ${rss.mix}: ${fmt(rss.peakRssMb)} MB ` +
-          `(VmHWM; ${fmt(rss.startRssMb)} MB after start-up)\n\n` +
-          markdownTable(['order-sign stream (concurrent)', 'answered', 'req/s', 'p50 ms', 'p99 ms', 'failed'], streams),
-      );
-    }
+    tables.push(httpTable('http-order-sign', 'HTTP, one connection (autocannon; echo = an app that parses the JSON body and returns it):', httpReport.orderSign));
+    tables.push(httpTable('http-dtr', 'DTR operations, one connection (bodies from examples/):', httpReport.dtr));
+    httpReport.rss.forEach((rss, i) => {
+      tables.push({
+        id: `rss-${i + 1}`,
+        title: `Peak RSS of a fresh service process, ${rss.seconds} s of ${rss.mix}: ${fmt(rss.peakRssMb)} MB (VmHWM; ${fmt(rss.startRssMb)} MB after start-up):`,
+        columns: ['order-sign stream (concurrent)', 'answered', 'req/s', 'p50 ms', 'p99 ms', 'failed'],
+        rows: Object.entries(rss.requests).map(([name, r]) => [name, String(r.requests), fmt(r.throughputRps), fmt(r.p50Ms), fmt(r.p99Ms), String(r.non2xx + r.errors)]),
+      });
+    });
   }
-  sections.push(`Targets\n\n${markdownTable(['target', 'measured', 'met'], goals.map((g) => [g.target, g.measured, g.met ? 'yes' : 'no']))}`);
-  console.log(`\n${sections.join('\n\n')}\n`);
+  tables.push({ id: 'targets', title: 'Targets:', columns: ['target', 'measured', 'met'], rows: goals.map((g) => [g.target, g.measured, g.met ? 'yes' : 'no']) });
+  console.log(`\n${tables.map(renderTable).join('\n\n')}\n`);
 
   const out = path.join(__dirname, 'results', 'latest.json');
   mkdirSync(path.dirname(out), { recursive: true });
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: os.totalmem() / 2 ** 30, node: process.version, platform: `${os.platform()} ${os.release()}` };
   const { seconds, heavyRequests, dtrSeconds, loadSeconds } = settings.http;
-  const report = {
+  const report: FigureReport = {
+    name: 'performance',
     generatedAt: new Date().toISOString(),
-    command: `npm run bench${only !== 'all' ? ` (BENCH_ONLY=${only})` : ''}`,
+    command: commandLine('npm run bench', process.env, 'BENCH_'),
     elapsedSeconds: (Date.now() - started) / 1000,
     machine,
+    notes: [loadNote(startLoad, os.loadavg()[0])],
+    tables,
     settings: {
       eval: { scenarioRounds: settings.eval.scenarioRounds, sizes, rounds: sizes.map((n) => settings.eval.roundsFor(n)) },
       http: { seconds, heavyRequests, dtrSeconds, loadSeconds },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles every CQL library in cql/ to ELM JSON in build/elm/ with the reference translator
 // (@cqframework/cql), against the FHIR 4.0.1 model info that cql-exec-fhir ships.
-// Translator errors fail the build with file:line:col; warnings are printed.
-import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+// Translator errors fail the build with file:line:col; warnings are printed. Skipped when nothing it reads
+// changed since its last successful run (scripts/lib/up-to-date.mjs; BUILD_FORCE=1 runs it anyway).
+import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +17,15 @@ import {
   stringAsSource,
 } from '@cqframework/cql/cql-to-elm';
 import { SystemModelInfoProvider } from '@cqframework/cql/cql';
+import { checkStamp, writeStamp } from './lib/up-to-date.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cqlDir = process.env.CQL_DIR ? path.resolve(process.env.CQL_DIR) : path.join(root, 'cql');
 const outDir = process.env.ELM_OUT ? path.resolve(process.env.ELM_OUT) : path.join(root, 'build', 'elm');
 
-const fhirModelInfo = readFileSync(
-  require.resolve('cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml'),
-  'utf8',
-);
+const fhirModelInfoFile = require.resolve('cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml');
+const fhirModelInfo = readFileSync(fhirModelInfoFile, 'utf8');
 const ucum = require('@lhncbc/ucum-lhc').UcumLhcUtils.getInstance();
 
 /** Reads every .cql file and indexes it by its declared library name. */
@@ -94,8 +94,52 @@ function describe(exception, file, libraries) {
   return `${path.relative(process.cwd(), path.join(cqlDir, where))}:${line}:${col}`;
 }
 
+/**
+ * The translator (Kotlin/JS) writes "kotlin-logging: initializing... active logger factory: ..." to stdout
+ * the first time it logs, and the switch that turns that off is not exported: the line (and the newline
+ * written after it) are dropped, everything else passes.
+ */
+function withoutKotlinLoggingBanner(run) {
+  const write = process.stdout.write;
+  let dropNewline = false;
+  process.stdout.write = function (chunk, ...rest) {
+    if (typeof chunk === 'string' && chunk.startsWith('kotlin-logging: initializing')) {
+      dropNewline = !chunk.endsWith('\n');
+      return true;
+    }
+    if (dropNewline && chunk === '\n') {
+      dropNewline = false;
+      return true;
+    }
+    dropNewline = false;
+    return write.call(this, chunk, ...rest);
+  };
+  try {
+    return run();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+const stampFile = `${outDir}.stamp.json`;
+const packageFile = (name) => path.join(root, 'node_modules', name, 'package.json');
+
 function main() {
   const libraries = readLibraries();
+  const inputs = [
+    ...[...libraries.values()].map((l) => path.join(cqlDir, l.file)),
+    fhirModelInfoFile,
+    fileURLToPath(import.meta.url),
+    packageFile('@cqframework/cql'),
+    packageFile('@lhncbc/ucum-lhc'),
+  ];
+  const key = { step: 'cql', cqlDir: path.relative(root, cqlDir), outDir: path.relative(root, outDir), node: process.version };
+  const rel = path.relative(process.cwd(), outDir);
+  if (process.exitCode !== 1 && checkStamp(stampFile, key).fresh) {
+    console.log(`cql: up to date (${libraries.size} libraries in ${rel}/)`);
+    return;
+  }
+  rmSync(stampFile, { force: true });
   mkdirSync(outDir, { recursive: true });
   let failed = process.exitCode === 1;
   // One library manager for the whole set: an included library is translated once and reused.
@@ -106,8 +150,9 @@ function main() {
     if (!printed.has(line)) print(line);
     printed.add(line);
   };
+  const outputs = [];
   for (const lib of libraries.values()) {
-    const translator = CqlTranslator.fromText(lib.text, libraryManager);
+    const translator = withoutKotlinLoggingBanner(() => CqlTranslator.fromText(lib.text, libraryManager));
     const errors = translator.errors.asJsReadonlyArrayView();
     const warnings = translator.warnings.asJsReadonlyArrayView();
     for (const w of warnings) once(`${describe(w, lib, libraries)} warning: ${w.message}`, console.warn);
@@ -116,14 +161,17 @@ function main() {
       failed = true;
       continue;
     }
-    const elm = JSON.parse(translator.toJson());
-    writeFileSync(path.join(outDir, `${lib.name}.json`), JSON.stringify(elm));
+    const elm = JSON.parse(withoutKotlinLoggingBanner(() => translator.toJson()));
+    const out = path.join(outDir, `${lib.name}.json`);
+    writeFileSync(out, JSON.stringify(elm));
+    outputs.push(out);
   }
   if (failed) {
     console.error('CQL translation failed');
     process.exit(1);
   }
-  console.log(`compiled ${libraries.size} CQL libraries to ${path.relative(process.cwd(), outDir)}/`);
+  writeStamp(stampFile, key, inputs, outputs);
+  console.log(`cql: compiled ${libraries.size} CQL libraries to ${rel}/`);
 }
 
 main();

@@ -10,6 +10,7 @@
  * another one needs is computed then and remembered, so its cost lands where it is first needed). Timing adds
  * some overhead of its own, so compare figures with each other rather than with untimed runs.
  */
+import { systemClock, today } from '../src/core/clock';
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine } from '../src/core/engine';
 import type { DataSourceKind, DefinitionTiming, EvaluateOptions } from '../src/core/types';
@@ -45,7 +46,8 @@ function parseArgs(argv: string[]): Args {
 /** The bundle and evaluation options a file describes. */
 function readInput(file: string, withAnswers: boolean): { bundle: Bundle; options: EvaluateOptions } {
   const record = readRecord(file);
-  const options: EvaluateOptions = { evaluationDate: record.date, nonPreferred: record.nonPreferred };
+  // A plain Bundle is evaluated as of today; a scenario at its own evaluation date.
+  const options: EvaluateOptions = { evaluationDate: record.date ?? today(systemClock), nonPreferred: record.nonPreferred };
   if (withAnswers) options.answers = record.answers ?? [];
   return { bundle: record.bundle, options };
 }

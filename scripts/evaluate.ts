@@ -15,6 +15,7 @@ import { criterionTitle, indicationTitle } from '../src/core/criteria';
 import type { Answer, EvaluateOptions, Evaluation } from '../src/core/types';
 import { flattenAnswers } from '../src/dtr/answers';
 import { toParameters } from '../src/dtr/determination';
+import { systemClock, today } from '../src/core/clock';
 import { readJson, readRecord, type ScenarioLike } from './record-file';
 
 const USAGE = 'usage: npm run evaluate -- <bundle.json | scenario.json> [--date YYYY-MM-DD] [--answers response.json] [--order <id>] [--non-preferred] [--json]';
@@ -104,7 +105,7 @@ function report(e: Evaluation, date: string, file: string): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const record = readRecord(args.file);
-  const date = args.date ?? record.date ?? new Date().toISOString().slice(0, 10);
+  const date = args.date ?? record.date ?? today(systemClock);
   const options: EvaluateOptions = {
     evaluationDate: date,
     answers: args.answers ? readAnswers(args.answers) : [],

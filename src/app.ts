@@ -10,21 +10,25 @@ import { openAuditStore } from './audit/open';
 import type { AuditStore } from './audit/store';
 import type { Config } from './config';
 import { POLICY_PATH } from './constants';
+import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
+import { FhirReader } from './fhir/read';
+import { FhirShapes } from './fhir/shapes';
 import { KineretEngine, loadContent } from './core/engine';
 import type { HookDeps } from './crd/hook';
 import { KineretMatcher } from './crd/orders';
 import type { ServiceDefinition } from './crd/types';
 import { buildDtrContent, type DtrContent } from './dtr/content';
-import { auditRouter } from './http/audit';
-import { scopeAuth, fhirScopes, type AuthDeps } from './http/auth';
-import { cdsRouter } from './http/cds';
+import { registerAuditRoutes } from './http/audit';
+import { isPublic, type AuthDeps } from './http/auth';
+import { registerCdsRoutes } from './http/cds';
 import { cors } from './http/cors';
-import { errorHandler, jsonBody, sendError } from './http/errors';
-import { fhirRouter } from './http/fhir';
-import { dtrAppRouter } from './http/dtr-app';
-import { sandboxAuthRouter, sandboxRouter, sandboxTokenRouter } from './http/sandbox';
-import { smartRouter } from './http/smart';
+import { errorHandler, sendError } from './http/errors';
+import { registerFhirRoutes } from './http/fhir';
+import { registerDtrAppRoutes } from './http/dtr-app';
+import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
+import { registerSandboxRoutes } from './http/sandbox';
+import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
 import type { Sandbox } from './sandbox';
@@ -38,19 +42,26 @@ export interface Services extends HookDeps {
   smart: SmartAuthServer;
   log: Logger;
   authDeps: AuthDeps;
+  /** Every route the application serves, with its declared access (filled by createApp). */
+  routes?: Routes;
   /** The embedded sandbox EHR (development only), or null with SANDBOX=off. */
   sandbox: Sandbox | null;
 }
 
-export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger } = {}): Promise<Services> {
+/**
+ * `clock` is the service's one source of time (src/core/clock.ts): the evaluation date of every
+ * hook, package and determination without a date of its own, audit times and JWT checks.
+ */
+export async function createServices(config: Config, options: { store?: AuditStore; log?: Logger; clock?: Clock } = {}): Promise<Services> {
   const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
   const content = loadContent();
   const engine = new KineretEngine(content);
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
-  const store = options.store ?? (await openAuditStore(config.databaseUrl));
+  const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
   // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
-  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services) : null;
+  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock) : null;
   if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
   const smart = await SmartAuthServer.create({
     publicBaseUrl: config.publicBaseUrl,
@@ -59,53 +70,66 @@ export async function createServices(config: Config, options: { store?: AuditSto
     registry,
     ledger: store,
     signingJwk: config.tokenSigningJwk,
+    clock,
   });
-  if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only)');
+  if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only); /audit still requires an auditor token');
+  if (config.cdsJtiReuse === 'allow') log.warn('CDS_JTI_REUSE=allow: a CDS Hooks JWT may be used again for the same service while it is valid (conformance runs only); each reuse is logged');
   return {
     engine,
+    clock,
     config,
     services,
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
     matcher: new KineretMatcher(engine),
+    reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
     registry,
     smart,
     log,
     sandbox,
-    authDeps: { auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, registry, ledger: store, smart, log },
+    authDeps: {
+      auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, clock, registry, ledger: store, smart, log,
+      cdsJwt: { maxLifetimeSeconds: config.cdsJwtMaxLifetimeSeconds, jtiReuse: config.cdsJtiReuse },
+    },
   };
 }
 
+/**
+ * The application: every route is declared with its access (src/http/route.ts); routing is
+ * case-sensitive and strict; an undeclared route or middleware stops the start-up.
+ */
 export function createApp(services: Services): express.Express {
+  const { config } = services;
   const app = express();
+  // Before the first app.use: Express builds its router with these settings.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestLogger(services.log));
-  app.use(cors(services.config.corsOrigins));
-  app.use(smartRouter(services.smart));
-  if (services.sandbox) app.use(sandboxAuthRouter(services.sandbox));
-  app.use(jsonBody(services.config.bodyLimitBytes));
+  app.use(globalMiddleware(requestLogger(services.log)));
+  app.use(globalMiddleware(cors(config.corsOrigins)));
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', store: services.store.kind, auth: services.config.auth, valueSets: services.valueSets.length });
+  const routes = new Routes(services.authDeps, config.bodyLimitBytes);
+  const limits = { maxDraftOrders: config.maxDraftOrders, maxPrefetchResources: config.maxPrefetchResources };
+  routes.route('GET', '/health', { access: isPublic('liveness for load balancers: no data') }, (_req, res) => {
+    res.json({ status: 'ok', store: services.store.kind, auth: config.auth, valueSets: services.valueSets.length });
   });
   const policy = readFileSync(path.join(ROOT, 'policy', 'kineret-anakinra-coverage-guideline.txt'), 'utf8');
-  app.get(POLICY_PATH, (_req, res) => {
+  routes.route('GET', POLICY_PATH, { access: isPublic('the published coverage policy the cards link to') }, (_req, res) => {
     res.type('text/plain; charset=utf-8').send(policy);
   });
-  if (services.sandbox) {
-    app.use(sandboxTokenRouter(services.sandbox.identity, services.smart, services.config.publicBaseUrl, services.services.map((s) => s.id)));
-    app.use(sandboxRouter(services.sandbox, services.config.publicBaseUrl));
-  }
-  app.use(dtrAppRouter(services.config));
-  app.use(cdsRouter(services));
-  app.use('/fhir', scopeAuth(services.authDeps, (req) => fhirScopes(req.method, decodeURIComponent(req.originalUrl.split('?')[0]))));
-  app.use(fhirRouter(services));
-  app.use('/audit', scopeAuth(services.authDeps, () => ['admin/audit.rs']));
-  app.use(auditRouter(services.store));
-  app.use((req, res) => sendError(req, res, 404, 'not-found', 'no such route'));
-  app.use(errorHandler);
+  registerSmartRoutes(routes, services.smart);
+  if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id));
+  registerDtrAppRoutes(routes, config);
+  registerCdsRoutes(routes, services, limits);
+  registerFhirRoutes(routes, services, limits);
+  registerAuditRoutes(routes, services.store);
+  app.use(routes.router);
+  app.use(globalMiddleware((req, res) => sendError(req, res, 404, 'not-found', 'no such route')));
+  app.use(globalMiddleware(errorHandler));
+  assertAllDeclared(app);
+  services.routes = routes;
   return app;
 }

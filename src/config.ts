@@ -22,11 +22,13 @@ export interface Config {
   bodyLimitBytes: number;
   /** Origins allowed for browser CORS requests ('*' for any). */
   corsOrigins: string[] | '*';
-  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir). AUTH=off turns it off. */
+  /** NODE_ENV=production: the sandbox (a development convenience) refuses to start. */
+  production: boolean;
+  /** Client authentication (CDS Hooks JWTs, SMART Backend Services on /fhir): AUTH=on (default) or off. */
   auth: boolean;
   /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
   trustedClientsFile: string | undefined;
-  /** The embedded sandbox EHR (development only); SANDBOX=off turns it off. */
+  /** The embedded sandbox EHR (development only): SANDBOX=on (default outside production) or off; on is refused in production. */
   sandbox: boolean;
   /** The SMART client id of the DTR app served at /dtr (as registered with the EHR that launches it). */
   dtrClientId: string;
@@ -42,6 +44,18 @@ export interface Config {
   accessTokenTtlSeconds: number;
   /** Clock skew tolerated when checking JWT times (seconds). */
   clockSkewSeconds: number;
+  /** Longest lifetime (exp - iat) accepted on a CDS Hooks JWT (seconds). */
+  cdsJwtMaxLifetimeSeconds: number;
+  /**
+   * CDS_JTI_REUSE: 'refuse' (default) refuses a CDS Hooks JWT whose jti was already used; 'allow'
+   * (conformance runs only) accepts the same jti again from the same issuer for the same audience
+   * while the first token is valid, and logs each reuse.
+   */
+  cdsJtiReuse: 'refuse' | 'allow';
+  /** Largest number of draftOrders entries in one hook call (422 above). */
+  maxDraftOrders: number;
+  /** Largest number of FHIR resources in one request's patient data: a hook's prefetch, a DTR data Bundle (422 above). */
+  maxPrefetchResources: number;
   logLevel: string;
 }
 
@@ -53,6 +67,23 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   return value;
 }
 
+function bounded(name: string, fallback: number, min: number, max: number, env: NodeJS.ProcessEnv): number {
+  const value = int(name, fallback, env);
+  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[], env: NodeJS.ProcessEnv): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')} (got ${raw})`);
+  return raw as T;
+}
+
+/** Upper bounds on lifetimes: a leaked token stays useful for minutes, not days. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export const MAX_CDS_JWT_LIFETIME_SECONDS = 3600;
+
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -61,8 +92,25 @@ function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean 
   throw new Error(`${name} must be true or false (got ${env[name]})`);
 }
 
+/**
+ * A flag that accepts exactly `on` or `off` (unset or empty: the default); anything else refuses
+ * to start, so that `SANDBOX=false` never leaves the sandbox on by accident.
+ */
+function onOff(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`${name} must be "on" or "off" (got "${raw}")`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int('PORT', 3000, env);
+  const production = env.NODE_ENV === 'production';
+  const auth = onOff('AUTH', true, env);
+  const sandbox = onOff('SANDBOX', !production, env);
+  if (production && sandbox) throw new Error('SANDBOX=on is refused with NODE_ENV=production: the sandbox EHR mints tokens without authentication and serves test fixtures (development only)');
+  if (production && !auth) throw new Error('AUTH=off is refused with NODE_ENV=production: unauthenticated CDS Hooks and DTR calls are for local experiments only');
   const cors = env.CORS_ORIGINS?.trim();
   return {
     port,
@@ -75,16 +123,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fhirMaxResponseBytes: int('FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024, env),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 5 * 1024 * 1024, env),
     corsOrigins: !cors || cors === '*' ? '*' : cors.split(',').map((o) => o.trim()),
-    auth: (env.AUTH ?? 'on').toLowerCase() !== 'off',
+    production,
+    auth,
     trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
-    sandbox: (env.SANDBOX ?? 'on').toLowerCase() !== 'off',
+    sandbox,
     dtrClientId: env.DTR_CLIENT_ID || 'kineret-dtr',
     databaseUrl: env.DATABASE_URL || './data/audit.sqlite',
     allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),
     allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),
     tokenSigningJwk: env.TOKEN_SIGNING_JWK || undefined,
-    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 300, env),
-    clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 60, env),
+    accessTokenTtlSeconds: bounded('ACCESS_TOKEN_TTL_SECONDS', 300, 1, MAX_ACCESS_TOKEN_TTL_SECONDS, env),
+    clockSkewSeconds: bounded('JWT_CLOCK_SKEW_SECONDS', 60, 0, 300, env),
+    cdsJwtMaxLifetimeSeconds: bounded('CDS_JWT_MAX_LIFETIME_SECONDS', 300, 1, MAX_CDS_JWT_LIFETIME_SECONDS, env),
+    cdsJtiReuse: oneOf('CDS_JTI_REUSE', 'refuse', ['refuse', 'allow'] as const, env),
+    maxDraftOrders: bounded('MAX_DRAFT_ORDERS', 100, 1, 10_000, env),
+    maxPrefetchResources: bounded('MAX_PREFETCH_RESOURCES', 5000, 1, 1_000_000, env),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

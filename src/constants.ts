@@ -9,8 +9,6 @@ export const CONTENT_VERSION: string = content.version;
 
 export const CRITERIA_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-criteria`;
 export const INDICATION_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-indication`;
-export const LIBRARY_BASE = `${CONTENT_BASE}/Library`;
-export const VALUESET_BASE = `${CONTENT_BASE}/ValueSet`;
 
 /** The rule: applicable criteria, decision, approval (cql/KineretPA.cql). */
 export const MAIN_LIBRARY = 'KineretPA';
@@ -24,12 +22,6 @@ export const HELPERS_LIBRARY = 'FHIRHelpers';
 export const SYSTEMS = content.systems as {
   rxnorm: string; ndc: string; icd10cm: string; snomed: string; loinc: string; nucc: string; hgnc: string; hgncLegacy: string;
 };
-
-/** The policy as published by the plan. */
-export const POLICY = {
-  title: 'Kineret (anakinra) Coverage Guideline',
-  offLabelPolicy: "the plan's Off-Label policy",
-} as const;
 
 /** Da Vinci CRD STU 2.0.1 */
 export const CRD = {
@@ -50,6 +42,12 @@ export const DTR = {
   cqfLibrary: 'http://hl7.org/fhir/StructureDefinition/cqf-library',
   launchContext: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-launchContext',
   initialExpression: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression',
+  qpackageBundleProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle',
+  questionnairePackageOperation: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/questionnaire-package',
+  logQuestionnaireErrorsOperation: 'http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/log-questionnaire-errors',
+  payerServiceCapabilities: 'http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service',
+  /** SDC $populate. */
+  populateOperation: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate',
 } as const;
 
 export const QUESTIONNAIRE_ID = 'kineret-pa';
@@ -59,10 +57,4 @@ export const DTR_LAUNCH_PATH = '/dtr/launch';
 /** Scopes the DTR app asks for at an EHR launch (SMART App Launch 2): the patient's record, and writing its responses. */
 export const DTR_APP_SCOPES = ['launch', 'openid', 'fhirUser', 'patient/*.rs', 'patient/QuestionnaireResponse.cru'];
 
-export const ANSWERS_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-answers`;
 export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';
-export const DTR_QPACKAGE = {
-  inputProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-qpackage-input-parameters',
-  outputProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-qpackage-output-parameters',
-  bundleProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle',
-} as const;

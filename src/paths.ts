@@ -21,3 +21,5 @@ export const QUESTIONNAIRE_DIR = path.join(ROOT, 'questionnaires');
 export const SCENARIO_DIR = path.join(ROOT, 'test', 'fixtures', 'scenarios');
 /** Browser bundles and pages built by scripts/build-web.mjs (the DTR app and the sandbox EHR page). */
 export const WEB_DIST_DIR = path.join(ROOT, 'dist', 'web');
+/** FHIR R4 element shapes distilled from the StructureDefinitions by scripts/build-fhir-shapes.mjs. */
+export const FHIR_SHAPES_FILE = path.join(ROOT, 'build', 'fhir', 'r4-shapes.json');

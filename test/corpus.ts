@@ -12,6 +12,16 @@ export interface ScenarioFile extends Omit<Scenario, 'bundle'> {
 }
 export type { Expectation };
 
+/**
+ * The one evaluation date of the corpus: tests that drive scenarios through the service run it on
+ * a clock fixed at this date (the service evaluates at its clock's today).
+ */
+export function corpusDate(scenarios: ScenarioFile[] = loadScenarios()): string {
+  const dates = [...new Set(scenarios.map((s) => s.evaluationDate))];
+  if (dates.length !== 1) throw new Error(`the corpus has ${dates.length} evaluation dates (${dates.join(', ')}); the service tests expect one`);
+  return dates[0];
+}
+
 export function loadScenarios(): ScenarioFile[] {
   return readdirSync(SCENARIO_DIR)
     .filter((f) => f.endsWith('.json'))

@@ -6,6 +6,8 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { ownerCondition, type Reader } from '../security/principal';
 
 const MIGRATION_LOCK = 4_242_017;
 
@@ -13,7 +15,8 @@ export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
 
-  constructor(url: string, schema?: string) {
+  /** `clock` stamps every record (the services' Clock). */
+  constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
     this.pool = new Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   }
 
@@ -28,7 +31,7 @@ export class PostgresAuditStore implements AuditStore {
         await c.query('BEGIN');
         try {
           await c.query(sql);
-          await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, new Date().toISOString()]);
+          await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, this.clock.now().toISOString()]);
           await c.query('COMMIT');
         } catch (e) {
           await c.query('ROLLBACK');
@@ -71,26 +74,31 @@ export class PostgresAuditStore implements AuditStore {
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {
     await this.pool.query('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString()]);
+      [randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), this.clock.now().toISOString()]);
   }
 
   async recordFeedback(f: FeedbackRecord): Promise<void> {
     await this.pool.query('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString()]);
+      [randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString()]);
   }
 
-  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
-    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [Math.floor(Date.now() / 1000) - 3600]);
-    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [iss, jti, exp]);
+  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
+    await this.pool.query('DELETE FROM jti_seen WHERE exp < $1', [epochSeconds(this.clock) - 3600]);
+    const r = await this.pool.query('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [iss, jti, exp, aud ?? null]);
     return r.rowCount === 1;
+  }
+
+  async findJti(iss: string, jti: string) {
+    const r = (await this.pool.query('SELECT exp, aud FROM jti_seen WHERE iss = $1 AND jti = $2', [iss, jti])).rows[0] as { exp: string | number; aud: string | null } | undefined;
+    return r ? { exp: Number(r.exp), aud: r.aud } : undefined;
   }
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
     return (await this.pool.query('SELECT * FROM hook_calls WHERE hook_instance = $1 ORDER BY received_at', [hookInstance])).rows.map(rowToHookCall);
   }
 
-  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
-    const r = (await this.pool.query('SELECT * FROM hook_calls WHERE client_iss = $1 AND hook_instance = $2 AND status = 200', [clientIss ?? '', hookInstance])).rows[0];
+  async findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null) {
+    const r = (await this.pool.query('SELECT * FROM hook_calls WHERE client_iss = $1 AND hook_instance = $2 AND request_hash IS NOT DISTINCT FROM $3 AND status = 200', [clientIss ?? '', hookInstance, requestHash])).rows[0];
     return r ? rowToHookCall(r) : undefined;
   }
 
@@ -109,21 +117,22 @@ export class PostgresAuditStore implements AuditStore {
     return (await this.pool.query('SELECT * FROM dtr_events WHERE kind = $1 ORDER BY at DESC LIMIT $2', [kind, limit])).rows.map(rowToDtrEvent);
   }
 
-  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters, owner: string): Promise<string> {
     const id = randomUUID();
-    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
-    await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString()]);
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
+    await this.pool.query('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES ($1, $2, $3, $4, $5, $6)',
+      [id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString(), owner]);
     return id;
   }
 
-  async getResponse(id: string) {
-    const r = (await this.pool.query('SELECT response, determination FROM questionnaire_responses WHERE id = $1', [id])).rows[0];
+  async getResponse(id: string, reader: Reader) {
+    const owned = ownerCondition(reader, 'client_id', (n) => `$${n}`, 2);
+    const r = (await this.pool.query(`SELECT response, determination FROM questionnaire_responses WHERE id = $1 AND ${owned.sql}`, [id, ...owned.params])).rows[0];
     return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
   }
 
-  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
-    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
   }
 
   async close(): Promise<void> {

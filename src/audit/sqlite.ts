@@ -1,19 +1,26 @@
-/** The audit store on SQLite (better-sqlite3): WAL journal with full sync, so a committed write survives a crash. */
+/**
+ * The audit store on SQLite: WAL journal with full sync, so a committed write survives a crash.
+ * The driver is libsql (better-sqlite3's API over libSQL, SQLite's open fork, same file format), which
+ * ships prebuilt binaries as npm packages: nothing is compiled at install time.
+ */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
+import { ownerCondition, type Reader } from '../security/principal';
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
 
-  constructor(file: string) {
+  /** `clock` stamps every record (the services' Clock). */
+  constructor(file: string, private readonly clock: Clock = systemClock) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -27,7 +34,7 @@ export class SqliteAuditStore implements AuditStore {
     const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version));
     const apply = this.db.transaction((version: number, sql: string) => {
       this.db.exec(sql);
-      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, this.clock.now().toISOString());
     });
     MIGRATIONS.forEach((sql, i) => {
       if (!applied.has(i + 1)) apply(i + 1, sql);
@@ -58,27 +65,32 @@ export class SqliteAuditStore implements AuditStore {
 
   async recordDtrEvent(e: DtrEventRecord): Promise<void> {
     this.db.prepare('INSERT INTO dtr_events (id, kind, client_id, patient_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), new Date().toISOString());
+      .run(randomUUID(), e.kind, e.clientId, e.patientId, JSON.stringify(e.detail), this.clock.now().toISOString());
   }
 
   async recordFeedback(f: FeedbackRecord): Promise<void> {
     this.db.prepare('INSERT INTO feedback (id, service_id, client_iss, card_uuid, outcome, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), new Date().toISOString());
+      .run(randomUUID(), f.serviceId, f.clientIss, f.cardUuid, f.outcome, JSON.stringify(f.body), this.clock.now().toISOString());
   }
 
-  async claimJti(iss: string, jti: string, exp: number): Promise<boolean> {
-    const now = Math.floor(Date.now() / 1000);
+  async claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean> {
+    const now = epochSeconds(this.clock);
     this.db.prepare('DELETE FROM jti_seen WHERE exp < ?').run(now - 3600);
-    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp);
+    const r = this.db.prepare('INSERT INTO jti_seen (iss, jti, exp, aud) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(iss, jti, exp, aud ?? null);
     return r.changes === 1;
+  }
+
+  async findJti(iss: string, jti: string) {
+    const r = this.db.prepare('SELECT exp, aud FROM jti_seen WHERE iss = ? AND jti = ?').get(iss, jti) as { exp: number; aud: string | null } | undefined;
+    return r ? { exp: Number(r.exp), aud: r.aud } : undefined;
   }
 
   async findHookCalls(hookInstance: string): Promise<HookCallRecord[]> {
     return this.db.prepare('SELECT * FROM hook_calls WHERE hook_instance = ? ORDER BY received_at').all(hookInstance).map((r) => rowToHookCall(r as Record<string, unknown>));
   }
 
-  async findAnsweredCall(clientIss: string | null, hookInstance: string) {
-    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND status = 200').get(clientIss ?? '', hookInstance);
+  async findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null) {
+    const r = this.db.prepare('SELECT * FROM hook_calls WHERE client_iss = ? AND hook_instance = ? AND request_hash IS ? AND status = 200').get(clientIss ?? '', hookInstance, requestHash);
     return r ? rowToHookCall(r as Record<string, unknown>) : undefined;
   }
 
@@ -97,21 +109,22 @@ export class SqliteAuditStore implements AuditStore {
     return this.db.prepare('SELECT * FROM dtr_events WHERE kind = ? ORDER BY at DESC LIMIT ?').all(kind, limit).map((r) => rowToDtrEvent(r as Record<string, unknown>));
   }
 
-  async saveResponse(response: QuestionnaireResponse, determination: Parameters): Promise<string> {
+  async saveResponse(response: QuestionnaireResponse, determination: Parameters, owner: string): Promise<string> {
     const id = randomUUID();
-    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: new Date().toISOString() } };
-    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), new Date().toISOString());
+    const stored = { ...response, id, meta: { ...response.meta, versionId: '1', lastUpdated: this.clock.now().toISOString() } };
+    this.db.prepare('INSERT INTO questionnaire_responses (id, patient_id, response, determination, created_at, client_id) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, response.subject?.reference ?? null, JSON.stringify(stored), JSON.stringify(determination), this.clock.now().toISOString(), owner);
     return id;
   }
 
-  async getResponse(id: string) {
-    const r = this.db.prepare('SELECT response, determination FROM questionnaire_responses WHERE id = ?').get(id) as { response: string; determination: string } | undefined;
+  async getResponse(id: string, reader: Reader) {
+    const owned = ownerCondition(reader, 'client_id', () => '?', 2);
+    const r = this.db.prepare(`SELECT response, determination FROM questionnaire_responses WHERE id = ? AND ${owned.sql}`).get(id, ...owned.params) as { response: string; determination: string } | undefined;
     return r ? { response: JSON.parse(r.response) as QuestionnaireResponse, determination: JSON.parse(r.determination) as Parameters } : undefined;
   }
 
-  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[]): Promise<void> {
-    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId: null, patientId: null, detail: { questionnaires, outcomes } });
+  async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
+    await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
   }
 
   async close(): Promise<void> {

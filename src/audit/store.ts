@@ -49,15 +49,19 @@ export interface FeedbackRecord {
 export interface AuditStore extends DtrStore {
   readonly kind: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
-  /** Records an answered hook call with its assertions, atomically. 'duplicate' when this client already got an answer for the hookInstance. */
+  /**
+   * Records a hook call with its assertions, atomically. 'duplicate' when this client already got an
+   * answer for the same hookInstance and the same request (body digest): a retry.
+   */
   recordHook(call: HookCallRecord, assertions: CoverageAssertionRecord[]): Promise<'recorded' | 'duplicate'>;
   recordDtrEvent(event: DtrEventRecord): Promise<void>;
   recordFeedback(feedback: FeedbackRecord): Promise<void>;
-  /** Claims a JWT id for an issuer until `exp`; false when it was already used (replay). */
-  claimJti(iss: string, jti: string, exp: number): Promise<boolean>;
+  /** Claims a JWT id for an issuer until `exp` (for audience `aud`); false when it was already used (replay). */
+  claimJti(iss: string, jti: string, exp: number, aud?: string): Promise<boolean>;
+  findJti(iss: string, jti: string): Promise<{ exp: number; aud: string | null } | undefined>;
   findHookCalls(hookInstance: string): Promise<HookCallRecord[]>;
-  /** The answered (200) call of a client for a hookInstance, if any. */
-  findAnsweredCall(clientIss: string | null, hookInstance: string): Promise<HookCallRecord | undefined>;
+  /** The answered (200) call of a client for a hookInstance and request digest, if any. */
+  findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null): Promise<HookCallRecord | undefined>;
   findAssertion(assertionId: string): Promise<{ assertions: CoverageAssertionRecord[]; call: HookCallRecord | undefined } | undefined>;
   countHookCalls(): Promise<number>;
   /** The most recent DTR events of a kind (newest first). */
@@ -121,6 +125,17 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (iss, jti)
    );`,
   `ALTER TABLE hook_calls ADD COLUMN request_hash TEXT;`,
+  // Tenant isolation: a stored response belongs to the client that sent it (rows from before have
+  // no owner and are readable by auditors only). The jti ledger keeps the audience (CDS_JTI_REUSE)
+  // and its expiry sweep gets an index.
+  `ALTER TABLE questionnaire_responses ADD COLUMN client_id TEXT;
+   CREATE INDEX questionnaire_responses_client ON questionnaire_responses (client_id);
+   ALTER TABLE jti_seen ADD COLUMN aud TEXT;
+   CREATE INDEX jti_seen_exp ON jti_seen (exp);`,
+  // A client that reuses a hookInstance for a different request gets it answered (and recorded) as a distinct call:
+  // one answer per client, hookInstance and request digest; a true retry (same digest) is still a duplicate.
+  `DROP INDEX hook_calls_answered;
+   CREATE UNIQUE INDEX hook_calls_answered ON hook_calls (client_iss, hook_instance, request_hash) WHERE status = 200;`,
 ];
 
 export function rowToHookCall(r: Record<string, unknown>): HookCallRecord {

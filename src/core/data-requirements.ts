@@ -144,10 +144,27 @@ export function codesFor(req: TypeRequirement, valueSets: ValueSet[]): { system:
   const byUrl = new Map(valueSets.map((v) => [v.url, v] as const));
   const out = new Map<string, { system: string; code: string }>();
   for (const f of req.codeFilters) {
-    const list = f.valueSet
-      ? (byUrl.get(f.valueSet)?.expansion?.contains ?? []).map((c) => ({ system: c.system ?? '', code: c.code ?? '' }))
-      : (f.codes ?? []);
-    for (const c of list) out.set(`${c.system}|${c.code}`, c);
+    const expanded = f.valueSet ? (byUrl.get(f.valueSet.split('|')[0])?.expansion?.contains ?? []).map((c) => ({ system: c.system ?? '', code: c.code ?? '' })) : [];
+    for (const c of [...expanded, ...(f.codes ?? [])]) if (c.system && c.code) out.set(`${c.system}|${c.code}`, c);
   }
   return [...out.values()];
+}
+
+/** The requirements a package's Libraries declare (Library.dataRequirement), merged per type as the ELM's are. */
+export function requirementsFromLibraries(libraries: { dataRequirement?: DataRequirement[] }[]): TypeRequirement[] {
+  const byType = new Map<string, TypeRequirement>();
+  for (const dr of libraries.flatMap((l) => l.dataRequirement ?? [])) {
+    const req = byType.get(dr.type) ?? { type: dr.type, codeFilters: [], unfiltered: false };
+    byType.set(dr.type, req);
+    const filters = dr.codeFilter ?? [];
+    if (filters.length === 0) req.unfiltered = true;
+    for (const f of filters) {
+      const codes = (f.code ?? []).filter((c) => c.system && c.code).map((c) => ({ system: c.system!, code: c.code! }));
+      const valueSet = f.valueSet?.split('|')[0];
+      if (!valueSet && codes.length === 0) req.unfiltered = true;
+      else req.codeFilters.push({ path: f.path ?? 'code', ...(valueSet ? { valueSet } : {}), ...(codes.length ? { codes } : {}) });
+    }
+  }
+  for (const req of byType.values()) if (req.unfiltered) req.codeFilters = [];
+  return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
 }

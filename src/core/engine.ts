@@ -9,22 +9,20 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import * as cql from 'cql-execution';
-import { codeServiceFor, executeLibraries, liftContainedMedications, LibrarySet, toPlain } from './cql-data';
+import type * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
-import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
+import type { Bundle, ValueSet } from 'fhir/r4';
 import { HELPERS_LIBRARY, MAIN_LIBRARY, PREFILL_LIBRARY } from '../constants';
 import { ELM_DIR, VALUESET_DIR } from '../paths';
+import { LibrarySet, toPlain } from './cql-data';
+import { EvaluationInputError, LibraryEvaluator, type LibraryResults } from './evaluator';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
   CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, PendReason, PendReasonKind, RawEvaluation, RequestType,
 } from './types';
 
-/** The request cannot be evaluated as given (not a Bundle, no Patient, ...). */
-export class EvaluationInputError extends Error {
-  override readonly name = 'EvaluationInputError';
-}
+export { EvaluationInputError };
 
 export interface LoadedContent {
   elm: Record<string, unknown>;
@@ -49,13 +47,15 @@ type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 
 const STOCK_OPTIONS = { requireProfileTagging: false };
 
+/**
+ * The server's evaluation of the policy libraries: the shared LibraryEvaluator (./evaluator.ts) over
+ * the ELM and value sets on disk, with the data source chosen at construction, and typed results.
+ */
 export class KineretEngine {
   readonly source: DataSourceKind;
-  /** Every compiled library, each resolved once (src/core/cql-data.ts). */
-  private readonly set: LibrarySet;
+  private readonly evaluator: LibraryEvaluator;
   /** The libraries an evaluation runs by default: every library of the policy (their includes follow). */
   readonly libraryNames: string[];
-  private readonly codeService: cql.CodeService;
   /** Stock source only: the FHIR model info parsed once; each request gets a source whose prototype is this one. */
   private stockTemplate: CqlPatientSource | undefined;
   /** A second, instrumented copy of the libraries, made on the first timed evaluation. */
@@ -66,30 +66,29 @@ export class KineretEngine {
     options: EngineOptions = {},
   ) {
     if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
-    this.set = new LibrarySet(content.elm);
-    this.libraryNames = Object.keys(content.elm).filter((name) => name !== HELPERS_LIBRARY).sort();
-    for (const name of this.libraryNames) this.set.get(name);
-    for (const name of [MAIN_LIBRARY, PREFILL_LIBRARY]) if (!this.libraryNames.includes(name)) throw new Error(`library ${name} is missing`);
-    this.codeService = codeServiceFor(content.valueSets);
     this.source = options.source ?? 'fast';
+    this.evaluator = new LibraryEvaluator(content.elm, content.valueSets, MAIN_LIBRARY, (bundle) => this.sourceFor(bundle));
+    this.libraryNames = Object.keys(content.elm).filter((name) => name !== HELPERS_LIBRARY).sort();
+    // Every library resolved (and its ELM checked) at start-up, once.
+    for (const name of this.libraryNames) this.evaluator.set.get(name);
+    if (!this.libraryNames.includes(PREFILL_LIBRARY)) throw new Error(`ELM for ${PREFILL_LIBRARY} is missing`);
     // The FHIR model info is parsed here, at start-up, rather than in the first request.
     if (this.source === 'fast') fhirModelInfo();
     if (this.source === 'stock') this.stockTemplate = PatientSource.FHIRv401(STOCK_OPTIONS);
   }
 
-  /** A data source for one request, over the bundle with contained Medications lifted. */
+  /** A data source for one request (the evaluator has lifted contained Medications already). */
   private sourceFor(bundle: Bundle): cql.DataProvider {
-    const lifted = liftContainedMedications(bundle);
-    if (this.source === 'fast') return new FastPatientSource([lifted]);
+    if (this.source === 'fast') return new FastPatientSource([bundle]);
     if (this.source === 'stock-per-request') {
       const fresh = PatientSource.FHIRv401(STOCK_OPTIONS);
-      fresh.loadBundles([lifted]);
+      fresh.loadBundles([bundle]);
       return fresh;
     }
     this.stockTemplate ??= PatientSource.FHIRv401(STOCK_OPTIONS);
     const source = Object.create(this.stockTemplate) as CqlPatientSource & { _index: number; _bundles: Bundle[] };
     source._index = 0;
-    source._bundles = [lifted];
+    source._bundles = [bundle];
     return source;
   }
 
@@ -104,48 +103,23 @@ export class KineretEngine {
   }
 
   /**
-   * Evaluates every definition of the named libraries (by default every library of the policy) for the
-   * patient in `bundle`; each library's definitions are computed once, whichever library needs them.
+   * Every definition of the named libraries (by default every library of the policy) for the patient in
+   * `bundle`, keyed by library name; each library's definitions are computed once, whichever library needs them.
    */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions = {}, libraries: string[] = this.libraryNames): Promise<RawEvaluation> {
-    const patientId = patientIdOf(bundle);
-    const evaluationDate = options.evaluationDate ?? new Date().toISOString();
-    const executionDateTime = parseExecutionDate(evaluationDate);
-    const parameters = {
-      // cql-execution type-checks parameters: absent tuple elements must be left out, not null.
-      Answers: (options.answers ?? []).map(
-        (a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== null && v !== undefined)),
-      ),
-      'Order Id': options.orderId ?? null,
-      'Kineret Is Non-Preferred': options.nonPreferred ?? false,
-    };
-    const listener = options.timing ? new TimingListener() : undefined;
-    const set = listener ? this.timed() : this.set;
-    const results = await executeLibraries({
-      libraries: libraries.map((name) => set.get(name)),
-      source: this.sourceFor(bundle),
-      codeService: this.codeService,
-      parameters,
-      executionDateTime,
-      messageListener: listener,
-    });
-    if (!results) throw new EvaluationInputError(`no results for Patient/${patientId}`);
-    return { patientId, results, evaluationDate, ...(listener ? { timings: listener.timings() } : {}) };
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions, libraries: string[] = this.libraryNames): Promise<RawEvaluation> {
+    if (!options.timing) return this.evaluator.evaluateRaw(bundle, options, { libraries });
+    const listener = new TimingListener();
+    const raw = await this.evaluator.evaluateRaw(bundle, options, { libraries, set: this.timed(), listener });
+    return { ...raw, timings: listener.timings() };
   }
 
-  /** Every definition of the policy's libraries as JSON-friendly values, keyed by library name (for prepopulation). */
-  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions = {}): Promise<Record<string, Record<string, unknown>>> {
-    const { results } = await this.evaluateRaw(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
-    const plain: Record<string, Record<string, unknown>> = {};
-    for (const [library, values] of Object.entries(results)) {
-      plain[library] = {};
-      for (const [name, value] of Object.entries(values)) plain[library][name] = toPlain(value);
-    }
-    return plain;
+  /** The rule and prefill libraries' definitions as JSON-friendly values, keyed by library name (for prepopulation). */
+  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<LibraryResults> {
+    return this.evaluator.evaluateLibraries(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
   }
 
-  /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
-  async evaluate(bundle: Bundle, options: EvaluateOptions = {}): Promise<Evaluation> {
+    /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
+  async evaluate(bundle: Bundle, options: EvaluateOptions): Promise<Evaluation> {
     const raw = await this.evaluateRaw(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
     const { patientId, evaluationDate } = raw;
     const results = raw.results[MAIN_LIBRARY];
@@ -171,26 +145,6 @@ export class KineretEngine {
       prefill,
     };
   }
-}
-
-export { liftContainedMedications };
-
-function patientIdOf(bundle: Bundle): string {
-  if (!bundle || bundle.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) {
-    throw new EvaluationInputError('patient data must be a FHIR Bundle with entries');
-  }
-  const patients = bundle.entry.map((e) => e.resource).filter((r): r is FhirResource & { resourceType: 'Patient' } => r?.resourceType === 'Patient');
-  if (patients.length !== 1) throw new EvaluationInputError(`patient data must hold exactly one Patient (found ${patients.length})`);
-  const id = patients[0].id;
-  if (!id) throw new EvaluationInputError('the Patient resource has no id');
-  return id;
-}
-
-function parseExecutionDate(value: string): cql.DateTime {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T12:00:00.000Z` : value;
-  const parsed = cql.DateTime.parse(date);
-  if (!parsed) throw new EvaluationInputError(`invalid evaluation date: ${value}`);
-  return parsed;
 }
 
 function toPendReason(value: unknown): PendReason {

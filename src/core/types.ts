@@ -68,8 +68,8 @@ export interface EvaluateOptions {
   answers?: Answer[];
   /** Id of the MedicationRequest to authorize; defaults to the latest draft or active Kineret order. */
   orderId?: string;
-  /** Evaluation date (ISO date or date-time); defaults to now. */
-  evaluationDate?: string;
+  /** Evaluation date (ISO date or date-time): from the request, or today by the services' Clock (src/core/clock.ts). */
+  evaluationDate: string;
   /** Whether Kineret is non-formulary/non-preferred on the member's plan. */
   nonPreferred?: boolean;
   /** Record the time spent in each CQL definition and function (slower; for content authors). */

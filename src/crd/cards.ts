@@ -4,6 +4,7 @@ import type { MedicationRequest } from 'fhir/r4';
 import { CRD } from '../constants';
 import { criterionTitle, indicationTitle } from '../core/criteria';
 import type { CriterionResult, Evaluation } from '../core/types';
+import { escapeMarkdown } from './markdown';
 import type { Card, Link } from './types';
 
 export const SUMMARY_LIMIT = 139;
@@ -24,14 +25,21 @@ function source(ctx: CardContext, code: 'coverage-info' | 'guideline', display: 
   return { label: ctx.payerName, url: ctx.policyUrl, topic: { system: CRD.tempCodeSystem, code, display } };
 }
 
+/** An order as shown in card markdown: its drug name and reference, both from the request, escaped. */
 function orderLabel(order: MedicationRequest): string {
   const concept = order.medicationCodeableConcept;
   const name = concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? order.medicationReference?.display ?? 'Kineret (anakinra)';
-  return `${name} (MedicationRequest/${order.id ?? 'unidentified'})`;
+  return `${escapeMarkdown(name)} (${orderRef(order)})`;
+}
+
+/** MedicationRequest/<id> for card markdown (the id comes from the request). */
+function orderRef(order: MedicationRequest): string {
+  return escapeMarkdown(`MedicationRequest/${order.id ?? 'unidentified'}`);
 }
 
 const STATUS_TEXT: Record<CriterionResult['status'], string> = { met: 'met', 'not-met': '**not met**', unknown: 'unknown' };
 
+/** A table cell of this service's own text (criterion titles): pipes escaped, on one line. */
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -62,13 +70,13 @@ export function priorAuthCard(ctx: CardContext, assessments: OrderAssessment[], 
   }
   if (notes.problems.length) {
     lines.push('**Coverage requirements could not be fully determined**: some patient data could not be retrieved from the EHR. Criteria shown as unknown may turn out met or not met.');
-    for (const p of notes.problems) lines.push(`- ${p}`);
+    for (const p of notes.problems) lines.push(`- ${escapeMarkdown(p)}`);
     lines.push('');
   }
   lines.push(`Order${assessments.length > 1 ? 's' : ''}: ${assessments.map((a) => orderLabel(a.order)).join('; ')}.`);
   for (const { order, evaluation } of assessments) {
     lines.push('');
-    if (assessments.length > 1) lines.push(`#### MedicationRequest/${order.id}`);
+    if (assessments.length > 1) lines.push(`#### ${orderRef(order)}`);
     if (!evaluation) {
       lines.push('The policy criteria could not be evaluated for this order.');
       continue;
@@ -77,7 +85,7 @@ export function priorAuthCard(ctx: CardContext, assessments: OrderAssessment[], 
     lines.push('');
     lines.push('| Criterion | Record shows | Detail |');
     lines.push('|---|---|---|');
-    for (const c of evaluation.criteria) lines.push(`| ${escapeCell(criterionTitle(c.code))} | ${STATUS_TEXT[c.status]} | ${escapeCell(c.reason)} |`);
+    for (const c of evaluation.criteria) lines.push(`| ${escapeCell(criterionTitle(c.code))} | ${STATUS_TEXT[c.status]} | ${escapeMarkdown(c.reason)} |`);
     const asks = evaluation.criteria.filter((c) => c.status === 'unknown');
     if (asks.length) {
       lines.push('');
@@ -107,8 +115,8 @@ export function criteriaWarningCard(ctx: CardContext, assessments: OrderAssessme
   const titles = [...new Set(failing.map((f) => criterionTitle(f.c.code)))];
   const lines = ['The record already shows these Kineret coverage criteria as not met:', ''];
   for (const { order, c } of failing) {
-    const evidence = c.evidence.length ? ` Evidence: ${c.evidence.join(', ')}.` : '';
-    lines.push(`- **${criterionTitle(c.code)}**${assessments.length > 1 ? ` (MedicationRequest/${order.id})` : ''}: ${c.reason}${evidence}`);
+    const evidence = c.evidence.length ? ` Evidence: ${c.evidence.map(escapeMarkdown).join(', ')}.` : '';
+    lines.push(`- **${criterionTitle(c.code)}**${assessments.length > 1 ? ` (${orderRef(order)})` : ''}: ${escapeMarkdown(c.reason)}${evidence}`);
   }
   lines.push('', 'If the record is out of date, correct it or explain in the documentation form. A request that does not meet the guideline is pended for the plan\'s clinical reviewer, who decides: nothing is denied automatically.');
   return {
@@ -148,7 +156,7 @@ export function undeterminedCard(ctx: CardContext, orders: MedicationRequest[], 
     detail: [
       `Kineret (anakinra) needs prior authorization under the ${ctx.payerName} Kineret coverage guideline, but the patient's coverage and record could not be checked:`,
       '',
-      ...problems.map((p) => `- ${p}`),
+      ...problems.map((p) => `- ${escapeMarkdown(p)}`),
       '',
       `Order${orders.length > 1 ? 's' : ''}: ${orders.map(orderLabel).join('; ')}.`,
     ].join('\n'),

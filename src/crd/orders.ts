@@ -9,6 +9,7 @@
 import type { Bundle, BundleEntry, FhirResource, Medication, MedicationRequest } from 'fhir/r4';
 import { PRODUCT_LIBRARY } from '../constants';
 import type { KineretEngine } from '../core/engine';
+import { referenceId } from '../fhir/references';
 
 /** The patient of the pre-check's bundle: product identity does not depend on the patient. */
 const PRECHECK_PATIENT = 'kineret-precheck';
@@ -76,7 +77,7 @@ export function medicationRequestsOf(bundle: Bundle): MedicationRequest[] {
 export function referenceLookup<T extends FhirResource>(resources: FhirResource[], type: T['resourceType']): (reference: string) => T | undefined {
   const byId = new Map(resources.filter((r) => r.resourceType === type && r.id).map((r) => [r.id!, r as T] as const));
   return (reference) => {
-    const m = new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(reference);
-    return m ? byId.get(m[1]) : undefined;
+    const id = referenceId(reference, type);
+    return id ? byId.get(id) : undefined;
   };
 }

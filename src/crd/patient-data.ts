@@ -1,30 +1,19 @@
 /**
- * Gathers the patient data the CQL needs for a hook call: what the prefetch holds (under any key,
- * used for the resource types it contains), then what it lacks from the EHR's FHIR server, queried
- * in parallel and code-filtered, within the hook's time budget.
+ * The patient record for a hook call: what the prefetch answers (trusted per discovery template, as
+ * CDS Hooks defines prefetch), then what it lacks from the EHR's FHIR server, planned by the shared
+ * query planner (src/core/query-plan.ts), queried in parallel and code-filtered within the hook's
+ * time budget. Everything fetched is read like client input (src/fhir/read.ts) and must belong to the
+ * patient of the call. Failures are typed (src/core/errors.ts): the caller turns them into an honest
+ * "could not be determined", never an approval.
  */
-import type { Bundle, Coverage, FhirResource, MedicationRequest, Reference } from 'fhir/r4';
-import type { ValueSet } from 'fhir/r4';
-import { codesFor, type TypeRequirement } from '../core/data-requirements';
+import type { Bundle, FhirResource, MedicationRequest, Patient, ValueSet } from 'fhir/r4';
+import type { TypeRequirement } from '../core/data-requirements';
+import { patientLinks } from '../core/consistency';
+import { EhrDataUnavailable, RecordDataMissing, type EhrFailureKind, type ExpectedFailure } from '../core/errors';
+import { planPatientQueries, planReferenceQueries, REFERENCE_FOLLOWED_TYPES, type PlannedQuery } from '../core/query-plan';
 import { FhirQueryError, type FhirClient } from '../fhir/client';
-
-/** Resource types queried by patient; others (Organization, Medication, PractitionerRole) are followed from references. */
-export const PATIENT_SCOPED_TYPES = [
-  'Patient', 'Coverage', 'Condition', 'Observation', 'AllergyIntolerance',
-  'MedicationRequest', 'MedicationStatement', 'MedicationDispense',
-] as const;
-
-/** Types reached through references of the patient's data (Coverage.payor, medicationReference, requester). */
-export const REFERENCE_FOLLOWED_TYPES = ['Organization', 'Medication', 'PractitionerRole'] as const;
-
-const CODES_PER_QUERY = 100;
-
-export interface Harvest {
-  resources: FhirResource[];
-  /** Types for which the prefetch answered (possibly with no data). */
-  covered: Set<string>;
-  problems: string[];
-}
+import { errorsIn, type FhirReader, type ReadIssue } from '../fhir/read';
+import { parseReference } from '../fhir/references';
 
 /** The resource type a prefetch template or search URL names ('Condition?patient=..' -> 'Condition'). */
 export function typeOfQuery(query: string | undefined): string | undefined {
@@ -34,97 +23,164 @@ export function typeOfQuery(query: string | undefined): string | undefined {
   return undefined;
 }
 
-/** Client data may hold anything: arrays are read only where they are arrays. */
-export function arr<T>(v: T[] | undefined | unknown): T[] {
-  return Array.isArray(v) ? (v as T[]) : [];
-}
-
-function isResource(v: unknown): v is FhirResource {
-  return typeof v === 'object' && v !== null && typeof (v as { resourceType?: unknown }).resourceType === 'string';
-}
-
-/** Reads every prefetch value: Bundles, single resources, nulls (no data) and OperationOutcomes (failure). */
-export function harvestPrefetch(prefetch: Record<string, unknown> | undefined, templates: Record<string, string>): Harvest {
-  const resources: FhirResource[] = [];
-  const covered = new Set<string>();
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(prefetch ?? {})) {
-    const templateType = typeOfQuery(templates[key]);
-    if (value === null) {
-      if (templateType) covered.add(templateType);
-      continue;
-    }
-    if (!isResource(value)) {
-      problems.push(`prefetch "${key}" is not a FHIR resource; ignored`);
-      continue;
-    }
-    if (value.resourceType === 'OperationOutcome') {
-      problems.push(`prefetch "${key}" reported a failure (OperationOutcome)`);
-      continue;
-    }
-    if (value.resourceType === 'Bundle') {
-      const bundle = value as Bundle;
-      for (const e of arr<NonNullable<Bundle['entry']>[number]>(bundle.entry)) {
-        if (!e || !isResource(e.resource) || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
-        resources.push(e.resource);
-        covered.add(e.resource.resourceType);
-      }
-      const self = arr<NonNullable<Bundle['link']>[number]>(bundle.link).find((l) => l?.relation === 'self')?.url;
-      const selfType = typeof self === 'string' ? typeOfQuery(self) : undefined;
-      if (selfType) covered.add(selfType);
-      if (templateType && templates[key]?.includes('?')) covered.add(templateType);
-      continue;
-    }
-    resources.push(value);
-    if (value.resourceType === 'Patient' || templateType === value.resourceType) covered.add(value.resourceType);
-  }
-  return { resources, covered, problems };
-}
-
-export interface Query {
+/** A query as a type, an id (reads) and its parameters (searches), for comparing a Bundle's self link with a template. */
+interface ParsedQuery {
   type: string;
-  path: string;
-  /** Single read (true) or search. */
-  read: boolean;
+  id?: string;
+  params: Map<string, string[]>;
 }
 
-/** The code-filtered queries that fetch one resource type for a patient. */
-export function queriesFor(type: string, patientId: string, requirement: TypeRequirement | undefined, valueSets: ValueSet[]): Query[] {
-  const pid = encodeURIComponent(patientId);
-  if (type === 'Patient') return [{ type, path: `Patient/${pid}`, read: true }];
-  if (type === 'Coverage') return [{ type, path: `Coverage?patient=${pid}&status=active`, read: false }];
-  if (!requirement || requirement.unfiltered || requirement.codeFilters.length === 0) {
-    return [{ type, path: `${type}?patient=${pid}`, read: false }];
+/** Parameters that change how results are paged or formatted, not which resources match. */
+const PRESENTATION_PARAMS = new Set(['_count', '_format', '_pretty', '_sort']);
+/** Parameters that name the patient of a search. */
+const PATIENT_PARAMS = new Set(['patient', 'subject', 'beneficiary']);
+
+function parseQuery(query: string, patientId: string): ParsedQuery | null {
+  const [pathPart, search = ''] = query.split('?');
+  const segments = pathPart.split('/').filter(Boolean);
+  let typeAt = segments.length - 1;
+  while (typeAt >= 0 && !/^[A-Z][A-Za-z]+$/.test(segments[typeAt])) typeAt--;
+  if (typeAt < 0) return null;
+  const params = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (PRESENTATION_PARAMS.has(name)) continue;
+    // The patient may be named by id, relative or absolute reference, under patient or subject.
+    if (PATIENT_PARAMS.has(name.split(':')[0])) {
+      const id = parseReference(value)?.id ?? value;
+      params.set('patient', [...(params.get('patient') ?? []), id === patientId ? '<patient>' : id]);
+      continue;
+    }
+    params.set(name, [...(params.get(name) ?? []), ...value.split(',').sort()]);
   }
-  const codes = codesFor(requirement, valueSets).map((c) => `${c.system}|${c.code}`);
-  const queries: Query[] = [];
-  for (let i = 0; i < codes.length; i += CODES_PER_QUERY) {
-    const code = codes.slice(i, i + CODES_PER_QUERY).map(encodeURIComponent).join(',');
-    queries.push({ type, path: `${type}?patient=${pid}&code=${code}`, read: false });
-  }
-  return queries;
+  return { type: segments[typeAt], id: segments[typeAt + 1], params };
 }
 
-async function run(client: FhirClient, q: Query): Promise<FhirResource[]> {
-  if (q.read) {
-    const r = await client.get(q.path);
-    if (r.resourceType === 'OperationOutcome') throw new FhirQueryError('OperationOutcome returned', q.path, 'invalid');
-    return [r];
+function sameQuery(a: ParsedQuery, b: ParsedQuery): boolean {
+  if (a.type !== b.type || a.id !== b.id || a.params.size !== b.params.size) return false;
+  for (const [name, values] of a.params) {
+    const other = b.params.get(name);
+    if (!other || other.length !== values.length || other.some((v, i) => v !== values[i])) return false;
   }
-  return client.searchAll(q.path);
+  return true;
 }
 
-export interface Assembled {
+/** A discovery template with its tokens filled from the hook context, or null when a token cannot be filled. */
+export function fillTemplate(template: string, context: { patientId: string; userId: string; encounterId?: string }): string | null {
+  const values: Record<string, string | undefined> = {
+    'context.patientId': context.patientId,
+    'context.userId': context.userId,
+    'context.encounterId': context.encounterId,
+    userPractitionerId: parseReference(context.userId)?.type === 'Practitioner' ? parseReference(context.userId)!.id : undefined,
+    userPractitionerRoleId: parseReference(context.userId)?.type === 'PractitionerRole' ? parseReference(context.userId)!.id : undefined,
+  };
+  let missing = false;
+  const filled = template.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (_m, key: string) => {
+    const v = values[key];
+    if (v === undefined) missing = true;
+    return v ?? '';
+  });
+  return missing ? null : filled;
+}
+
+/** What the prefetch provides. */
+export interface Prefetched {
+  /** Resources of the prefetch values that answer a discovery template (and what those Bundles include). */
+  resources: FhirResource[];
+  /** Types whose whole-patient data the prefetch answered, possibly with nothing. */
+  covered: Set<string>;
+  /** Resources of other prefetch values: used only to resolve references (Medication, Organization, PractitionerRole, Practitioner). */
+  referenced: FhirResource[];
+  /** For the log: how each prefetch key was taken. */
+  notes: string[];
+}
+
+const isComplete = (bundle: Bundle) => !(bundle.link ?? []).some((l) => l.relation === 'next');
+const entriesOf = (bundle: Bundle): FhirResource[] =>
+  (bundle.entry ?? []).filter((e) => e.search?.mode !== 'outcome').map((e) => e.resource).filter((r): r is FhirResource => Boolean(r) && r!.resourceType !== 'OperationOutcome');
+
+/**
+ * CDS Hooks prefetch, trusted per template: a value stands for a discovery template when it sits
+ * under that template's key, or when its content is recognisably that template's answer (a Bundle
+ * whose self link is the same whole-patient search, or the Patient itself). A client's own,
+ * narrower key (a Bundle holding only the draft order) never stands in for the patient's history;
+ * the types no trusted value covers are queried. A searchset with a `next` link is incomplete and
+ * covers nothing.
+ */
+export function trustPrefetch(
+  prefetch: Record<string, FhirResource | null>,
+  templates: Record<string, string>,
+  context: { patientId: string; userId: string; encounterId?: string },
+): Prefetched {
+  const out: Prefetched = { resources: [], covered: new Set(), referenced: [], notes: [] };
+  const filled = Object.entries(templates).flatMap(([key, template]) => {
+    const query = fillTemplate(template, context);
+    const parsed = query ? parseQuery(query, context.patientId) : null;
+    return parsed ? [{ key, parsed }] : [];
+  });
+  for (const [key, value] of Object.entries(prefetch)) {
+    const own = filled.find((t) => t.key === key);
+    if (own) {
+      const read = own.parsed.id !== undefined;
+      if (value === null) {
+        out.covered.add(own.parsed.type);
+        out.notes.push(`${key}: null (no data)`);
+      } else if (value.resourceType === 'OperationOutcome') {
+        out.notes.push(`${key}: OperationOutcome (the client could not prefetch; queried)`);
+      } else if (read && value.resourceType === own.parsed.type) {
+        out.resources.push(value);
+        out.covered.add(own.parsed.type);
+      } else if (value.resourceType === 'Bundle' && isComplete(value as Bundle)) {
+        out.resources.push(...entriesOf(value as Bundle));
+        out.covered.add(own.parsed.type);
+      } else {
+        out.referenced.push(...(value.resourceType === 'Bundle' ? entriesOf(value as Bundle) : [value]));
+        out.notes.push(`${key}: ${value.resourceType === 'Bundle' ? 'an incomplete searchset' : `a ${value.resourceType}`} does not answer "${templates[key]}" (queried)`);
+      }
+      continue;
+    }
+    // A key of the client's own: trusted only when recognisably the answer to one of our templates.
+    if (value === null || value.resourceType === 'OperationOutcome') continue;
+    let answered: string | undefined;
+    if (value.resourceType === 'Patient' && value.id === context.patientId) {
+      answered = filled.find((t) => t.parsed.type === 'Patient' && t.parsed.id === context.patientId)?.key;
+    } else if (value.resourceType === 'Bundle' && isComplete(value as Bundle)) {
+      const self = ((value as Bundle).link ?? []).find((l) => l.relation === 'self')?.url;
+      const parsed = self ? parseQuery(self, context.patientId) : null;
+      answered = parsed ? filled.find((t) => sameQuery(t.parsed, parsed))?.key : undefined;
+    }
+    if (answered) {
+      const template = filled.find((t) => t.key === answered)!;
+      out.resources.push(...(value.resourceType === 'Bundle' ? entriesOf(value as Bundle) : [value]));
+      out.covered.add(template.parsed.type);
+      out.notes.push(`${key}: taken as "${answered}" (the same query)`);
+    } else {
+      out.referenced.push(...(value.resourceType === 'Bundle' ? entriesOf(value as Bundle) : [value]));
+      out.notes.push(`${key}: not a discovery template and not recognisably one; used only to resolve references`);
+    }
+  }
+  out.referenced = out.referenced.filter((r) => REFERENCE_FOLLOWED_TYPES.includes(r.resourceType));
+  return out;
+}
+
+export interface AssembledRecord {
   bundle: Bundle;
-  problems: string[];
-  /** Types that could not be obtained (query failed). */
-  failedTypes: string[];
+  /** Expected failures, one per failed query group. */
+  failures: ExpectedFailure[];
+  /** Types that could not be obtained. */
+  failedTypes: Set<string>;
   queries: number;
+  /** Lenient-reading warnings about what the EHR sent. */
+  warnings: ReadIssue[];
 }
 
-function idOf(ref: Reference | undefined, type: string): string | undefined {
-  const m = typeof ref?.reference === 'string' ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference) : null;
-  return m?.[1];
+function ehrFailure(e: unknown, q: PlannedQuery): EhrDataUnavailable {
+  if (e instanceof EhrDataUnavailable) return e;
+  if (e instanceof FhirQueryError) {
+    const kind: EhrFailureKind = e.kind === 'http' && e.status === 404 && q.read && q.type === 'Patient' ? 'not-found' : e.kind;
+    return new EhrDataUnavailable(kind, [q.type], `${q.path}: ${e.message}`);
+  }
+  // Anything else is not a failure of the EHR: a defect, for the error handler.
+  throw e;
 }
 
 function dedupe(resources: FhirResource[]): FhirResource[] {
@@ -134,72 +190,72 @@ function dedupe(resources: FhirResource[]): FhirResource[] {
 }
 
 /**
- * Fetches what the harvest lacks. `client` is undefined when the request has no fhirServer; the
- * caller has already answered 412 if that leaves a patient-scoped type uncovered.
+ * Completes the record: the prefetched resources, the orders, then the planned queries for the
+ * types the prefetch did not cover, then the references that lead to the payer, medications and the
+ * prescriber's roles. `client` is undefined when the request names no fhirServer; the caller has
+ * answered 412 if a patient-owned type was then left uncovered.
  */
-export async function assemblePatientData(args: {
+export async function assembleRecord(args: {
   patientId: string;
   orders: MedicationRequest[];
-  harvest: Harvest;
+  prefetched: Prefetched;
   client: FhirClient | undefined;
   requirements: TypeRequirement[];
   valueSets: ValueSet[];
-}): Promise<Assembled> {
-  const { patientId, orders, harvest, client, requirements, valueSets } = args;
-  const problems = [...harvest.problems];
-  const failedTypes = new Set<string>();
-  let resources = [...harvest.resources];
+  reader: FhirReader;
+}): Promise<AssembledRecord> {
+  const { patientId, orders, prefetched, client, requirements, valueSets, reader } = args;
+  const failures: EhrDataUnavailable[] = [];
+  const warnings: ReadIssue[] = [];
   let queries = 0;
 
-  const runAll = async (list: Query[]): Promise<void> => {
-    if (!client || list.length === 0) return;
-    queries += list.length;
-    const settled = await Promise.allSettled(list.map((q) => run(client, q)));
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') resources.push(...s.value);
-      else {
-        failedTypes.add(list[i].type);
-        const e = s.reason as Error;
-        problems.push(`${list[i].type} could not be retrieved from the EHR (${e instanceof FhirQueryError ? e.message : 'error'})`);
-      }
+  const run = async (q: PlannedQuery): Promise<FhirResource[]> => {
+    const raw = q.read ? [await client!.get(q.path)] : await client!.searchAll(q.path);
+    return raw.map((value, i) => {
+      const { resource, issues } = reader.resource(value, `the EHR's answer to ${q.path}${q.read ? '' : ` (entry ${i})`}`);
+      warnings.push(...issues.filter((x) => x.severity === 'warning'));
+      const errors = errorsIn(issues);
+      if (!resource || errors.length) throw new EhrDataUnavailable('invalid', [q.type], errors.map((x) => x.diagnostics).join('; ') || 'not a FHIR resource');
+      if (resource.resourceType === 'OperationOutcome') throw new EhrDataUnavailable('invalid', [q.type], `${q.path}: an OperationOutcome`);
+      if (patientLinks(resource).some((l) => l.patientId !== patientId)) throw new EhrDataUnavailable('other-patient', [q.type], `${q.path}: ${resource.resourceType}/${resource.id} belongs to another patient`);
+      return resource;
     });
   };
+  const runAll = async (list: PlannedQuery[]): Promise<FhirResource[]> => {
+    if (!client || list.length === 0) return [];
+    queries += list.length;
+    const settled = await Promise.allSettled(list.map(run));
+    const got: FhirResource[] = [];
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') got.push(...s.value);
+      else failures.push(ehrFailure(s.reason, list[i]));
+    });
+    return got;
+  };
 
-  const reqByType = new Map(requirements.map((r) => [r.type, r] as const));
-  await runAll(
-    PATIENT_SCOPED_TYPES.filter((t) => !harvest.covered.has(t)).flatMap((t) => queriesFor(t, patientId, reqByType.get(t), valueSets)),
-  );
+  const plan = planPatientQueries(requirements, valueSets, patientId, prefetched.covered);
+  let resources = dedupe([...orders, ...prefetched.resources, ...(await runAll(plan.queries))]);
+  const follow = planReferenceQueries([...resources, ...prefetched.referenced], orders, plan.byReference);
+  // Payer, medications and roles are not the patient's history: any value may supply them.
+  resources = dedupe([...prefetched.referenced, ...resources, ...(await runAll(follow))]);
 
-  // Second stage: resources reached through references.
-  resources = dedupe([...orders, ...resources]);
-  const have = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
-  const follow: Query[] = [];
-  for (const cov of resources.filter((r): r is Coverage => r.resourceType === 'Coverage')) {
-    for (const p of arr<Reference>(cov.payor)) {
-      const id = idOf(p, 'Organization');
-      if (id && !have.has(`Organization/${id}`)) follow.push({ type: 'Organization', path: `Organization/${encodeURIComponent(id)}`, read: true });
-    }
+  const failedTypes = new Set(failures.flatMap((f) => f.types));
+  const all: ExpectedFailure[] = [...failures];
+  const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
+  if (patients.length === 0 && !failedTypes.has('Patient')) {
+    failedTypes.add('Patient');
+    all.push(new RecordDataMissing(['Patient'], 'no Patient in the prefetch and none read from the EHR'));
   }
-  for (const r of resources) {
-    const ref = (r as { medicationReference?: Reference }).medicationReference;
-    const id = idOf(ref, 'Medication');
-    if (id && !have.has(`Medication/${id}`)) follow.push({ type: 'Medication', path: `Medication/${encodeURIComponent(id)}`, read: true });
-  }
-  for (const o of orders) {
-    const practitioner = idOf(o.requester, 'Practitioner');
-    const known = resources.some(
-      (r) => r.resourceType === 'PractitionerRole' && idOf((r as { practitioner?: Reference }).practitioner, 'Practitioner') === practitioner,
-    );
-    if (practitioner && !known) follow.push({ type: 'PractitionerRole', path: `PractitionerRole?practitioner=${encodeURIComponent(practitioner)}`, read: false });
-  }
-  const unique = [...new Map(follow.map((q) => [q.path, q] as const)).values()];
-  await runAll(unique);
-  resources = dedupe(resources);
-
   return {
     bundle: { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) },
-    problems,
-    failedTypes: [...failedTypes],
+    failures: all,
+    failedTypes,
     queries,
+    warnings,
   };
+}
+
+/** The patient-owned types that must still be queried after the prefetch (empty: the prefetch answers them all). */
+export function uncoveredTypes(requirements: TypeRequirement[], valueSets: ValueSet[], patientId: string, covered: ReadonlySet<string>): string[] {
+  return [...new Set(planPatientQueries(requirements, valueSets, patientId, covered).queries.map((q) => q.type))];
 }

@@ -1,20 +1,18 @@
 /**
- * The determination: a completed QuestionnaireResponse plus optional patient data, evaluated by
- * the CQL, packaged as FHIR Parameters. The CQL decides; this module only packages its results.
+ * The determination: a QuestionnaireResponse and the patient's record it is evaluated against,
+ * evaluated by the CQL, packaged as FHIR Parameters. The CQL decides; this module only packages its
+ * results. The caller has checked the input (src/dtr/operations.ts).
  */
-import type { Bundle, Parameters, ParametersParameter, Patient, QuestionnaireResponse } from 'fhir/r4';
+import type { Bundle, Parameters, ParametersParameter, QuestionnaireResponse } from 'fhir/r4';
 import { CRITERIA_CODE_SYSTEM, INDICATION_CODE_SYSTEM } from '../constants';
 import { criterionDefinition, criterionTitle, indicationTitle } from '../core/criteria';
 import type { KineretEngine } from '../core/engine';
 import type { Evaluation } from '../core/types';
+import { referenceId } from '../fhir/references';
 import { flattenAnswers, responseContext } from './answers';
 
 /** Said with every pended result: the service never denies; a clinical reviewer decides. */
 export const PENDED_NOTE = 'Pended for review by the plan\'s clinical reviewer, who decides; no request is denied automatically.';
-
-export class DeterminationInputError extends Error {
-  override readonly name = 'DeterminationInputError';
-}
 
 function addMonths(date: string, months: number): string {
   const d = new Date(`${date}T00:00:00Z`);
@@ -24,27 +22,19 @@ function addMonths(date: string, months: number): string {
   return target.toISOString().slice(0, 10);
 }
 
-/** Patient data for the evaluation: the given Bundle, or a Patient stub named by the response's subject. */
-function dataFor(response: QuestionnaireResponse, data: Bundle | undefined): Bundle {
-  if (data) return data;
-  const id = response.subject?.reference?.split('/').pop();
-  if (!id) throw new DeterminationInputError('the response has no subject and no patient data was given');
-  const patient: Patient = { resourceType: 'Patient', id };
-  return { resourceType: 'Bundle', type: 'collection', entry: [{ resource: patient }] };
-}
-
 export async function determine(args: {
   engine: KineretEngine;
   response: QuestionnaireResponse;
-  data?: Bundle;
-  date?: string;
+  /** The patient's record: a Bundle holding the response's subject. */
+  data: Bundle;
+  /** The evaluation date (YYYY-MM-DD): the request's, or today by the services' Clock. */
+  date: string;
   nonPreferred: boolean;
 }): Promise<{ evaluation: Evaluation; parameters: Parameters }> {
   const { response } = args;
-  if (response?.resourceType !== 'QuestionnaireResponse') throw new DeterminationInputError('response must be a QuestionnaireResponse');
-  const date = args.date ?? new Date().toISOString().slice(0, 10);
-  const order = responseContext(response).order?.split('/').pop();
-  const evaluation = await args.engine.evaluate(dataFor(response, args.data), {
+  const date = args.date;
+  const order = referenceId(responseContext(response).order, 'MedicationRequest');
+  const evaluation = await args.engine.evaluate(args.data, {
     answers: flattenAnswers(response),
     orderId: order,
     evaluationDate: date,

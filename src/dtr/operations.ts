@@ -1,20 +1,30 @@
 /**
- * DTR operations as plain functions over FHIR Parameters: $questionnaire-package, $populate and
- * $evaluate. Each returns a status and a FHIR resource; errors are OperationOutcomes.
+ * DTR operations as plain functions over FHIR Parameters: $questionnaire-package, $populate,
+ * $evaluate and the submission of a response. Each one first does the Request stage of the DTR
+ * channel: the body read leniently but strictly (src/fhir/read.ts), the patient of the call checked
+ * against every resource it brings (src/core/consistency.ts), answers checked against the
+ * Questionnaire (./answers.ts). A refusal is a 4xx OperationOutcome (src/fhir/outcome.ts); engine
+ * failures are defects and propagate.
  */
 import type {
   Bundle, Coverage, FhirResource, Medication, MedicationRequest, OperationOutcome, Parameters, ParametersParameter, Patient,
   Questionnaire, QuestionnaireResponse,
 } from 'fhir/r4';
 import type { Config } from '../config';
+import { DTR } from '../constants';
+import { nowIso, today, type Clock } from '../core/clock';
+import { patientMismatches, type Located } from '../core/consistency';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
-import { EvaluationInputError } from '../core/engine';
 import { FhirClient } from '../fhir/client';
-import { assemblePatientData, type Harvest } from '../crd/patient-data';
+import { operationOutcome, OutcomeError, statusOutcome, type IssueCode, type IssueInput } from '../fhir/outcome';
+import { errorsIn, type FhirReader, type ReadIssue } from '../fhir/read';
+import { referenceId } from '../fhir/references';
+import { assembleRecord } from '../crd/patient-data';
 import { referenceLookup, type KineretMatcher } from '../crd/orders';
+import { checkResponse } from './answers';
 import { type DtrContent, librariesFor, valueSetsFor } from './content';
-import { DeterminationInputError, determine } from './determination';
+import { determine } from './determination';
 import { populate, type LaunchContext } from './populate';
 
 export interface DtrDeps {
@@ -23,165 +33,332 @@ export interface DtrDeps {
   config: Config;
   matcher: KineretMatcher;
   requirements: TypeRequirement[];
+  /** The one clock: the evaluation date when the request names none, and time stamps. */
+  clock: Clock;
+  /** Reads client FHIR against the R4 element shapes. */
+  reader: FhirReader;
 }
 
-export type FhirResult = { status: number; body: FhirResource };
-
-export function outcome(status: number, code: OperationOutcome['issue'][number]['code'], message: string, severity: 'error' | 'warning' | 'information' = 'error'): FhirResult {
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: message }] } };
+export interface FhirResult {
+  status: number;
+  body: FhirResource;
+  /** Sloppy-but-clear input read as meant, for the log. */
+  warnings?: string[];
 }
 
-function params(body: unknown): Parameters | null {
-  return body && typeof body === 'object' && (body as { resourceType?: unknown }).resourceType === 'Parameters' ? (body as Parameters) : null;
+/** A FHIR answer that is an OperationOutcome of one issue. */
+export function outcome(status: number, code: IssueCode, message: string): FhirResult {
+  return { status, body: statusOutcome(status, message, { code }) };
 }
-const all = (p: Parameters, name: string): ParametersParameter[] => (p.parameter ?? []).filter((x) => x?.name === name);
+
+/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. */
+async function answering(run: (warnings: string[]) => Promise<FhirResult>): Promise<FhirResult> {
+  const warnings: string[] = [];
+  try {
+    const result = await run(warnings);
+    return { ...result, warnings: [...warnings, ...(result.warnings ?? [])] };
+  } catch (e) {
+    if (e instanceof OutcomeError) return { status: e.status, body: e.outcome, warnings };
+    throw e;
+  }
+}
+
+const required = (message: string) => OutcomeError.of(400, message, { code: 'required' });
+
+/** The linkId of the QuestionnaireResponse item an element path leads through, when it does. */
+function linkIdOnPath(raw: unknown, expression: string): string | undefined {
+  let node: unknown = raw;
+  let linkId: string | undefined;
+  for (const step of expression.split('.').slice(1)) {
+    const m = /^([A-Za-z_]+)(?:\[(\d+)\])?$/.exec(step);
+    if (!m || !node || typeof node !== 'object') break;
+    node = (node as Record<string, unknown>)[m[1]];
+    if (m[2] !== undefined) node = Array.isArray(node) ? node[Number(m[2])] : m[2] === '0' ? node : undefined;
+    if (m[1] === 'item' && node && typeof node === 'object' && typeof (node as { linkId?: unknown }).linkId === 'string') linkId = (node as { linkId: string }).linkId;
+  }
+  return linkId;
+}
+
+function refusal(status: number, issues: ReadIssue[], raw: unknown): OutcomeError {
+  return new OutcomeError(status, operationOutcome(issues.map((i): IssueInput => {
+    const linkId = linkIdOnPath(raw, i.expression);
+    return { code: i.code, expression: i.expression, diagnostics: linkId ? `${i.diagnostics} (item "${linkId}")` : i.diagnostics };
+  })));
+}
+
+/** The body as FHIR Parameters, read leniently but strictly: 400 if it is not Parameters, 422 if its content is not valid FHIR. */
+function readParameters(body: unknown, deps: DtrDeps, warnings: string[]): Parameters {
+  if (!body || typeof body !== 'object' || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+    throw OutcomeError.of(400, 'the body must be a Parameters resource', { code: 'invalid' });
+  }
+  return readResource<Parameters>(body, 'the body', ['Parameters'], deps, warnings);
+}
+
+function readResource<T extends FhirResource>(body: unknown, where: string, types: string[], deps: DtrDeps, warnings: string[]): T {
+  const read = deps.reader.resource<T>(body, where, types);
+  const errors = errorsIn(read.issues);
+  if (errors.length || !read.resource) throw refusal(422, errors, body);
+  warnings.push(...read.issues.map((i) => i.diagnostics));
+  return read.resource;
+}
+
+const all = (p: Parameters, name: string): ParametersParameter[] => (p.parameter ?? []).filter((x) => x.name === name);
 const one = (p: Parameters, name: string): ParametersParameter | undefined => all(p, name)[0];
 
-function refId(ref: string | undefined, type: string): string | undefined {
-  return ref ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref)?.[1] : undefined;
+function entries(bundle: Bundle | undefined, where: string): Located[] {
+  return (bundle?.entry ?? []).flatMap((e, i) => (e.resource ? [{ resource: e.resource, where: `${where}.entry[${i}].resource` }] : []));
+}
+
+/**
+ * One patient per call: the data Bundle (when given) holds exactly that Patient, and every resource
+ * of the call that belongs to a patient belongs to it.
+ */
+function checkPatient(patientId: string, named: string, data: Bundle | undefined, others: Located[]): void {
+  const issues: IssueInput[] = [];
+  if (data) {
+    const patients = (data.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient');
+    if (patients.length !== 1) {
+      issues.push({ code: patients.length ? 'business-rule' : 'required', expression: 'Bundle.entry.resource.ofType(Patient)', diagnostics: `the data Bundle must hold the one Patient the call is about (Patient/${patientId}); it holds ${patients.length}` });
+    }
+  }
+  issues.push(...patientMismatches(patientId, named, [...entries(data, 'data'), ...others]));
+  if (issues.length) throw new OutcomeError(422, operationOutcome(issues));
 }
 
 /** $questionnaire-package (DTR STU 2.0.1): Questionnaire first, a prepopulated draft response, libraries, value sets. */
-export async function questionnairePackage(body: unknown, deps: DtrDeps): Promise<FhirResult> {
-  const p = params(body);
-  if (!p) return outcome(400, 'invalid', 'the body must be a Parameters resource');
-  const coverages = all(p, 'coverage').map((x) => x.resource).filter((r): r is Coverage => r?.resourceType === 'Coverage');
-  if (coverages.length === 0) return outcome(400, 'required', 'parameter "coverage" (a Coverage resource) is required');
-  const orders = all(p, 'order').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
-  const canonicals = all(p, 'questionnaire').map((x) => x.valueCanonical ?? x.valueUri ?? x.valueString).filter((c): c is string => Boolean(c));
-  const context = one(p, 'context')?.valueString;
-  if (orders.length === 0 && canonicals.length === 0 && !context) {
-    return outcome(400, 'required', 'at least one of "order", "questionnaire" or "context" is required (dtr-1)');
-  }
-  const q = deps.content.questionnaire;
-  for (const c of canonicals) {
-    if (!deps.content.byCanonical('Questionnaire', c)) return outcome(404, 'not-found', `unknown questionnaire ${c}`);
-  }
-  const medOrders = orders.filter((o): o is MedicationRequest => o.resourceType === 'MedicationRequest');
-  const referenced = all(p, 'referenced').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
-  const lookup = referenceLookup<Medication>(referenced, 'Medication');
-  const kineretOrders = await deps.matcher.kineretOrders(medOrders, lookup);
-  if (canonicals.length === 0 && !context && kineretOrders.length === 0) {
-    return outcome(404, 'not-found', 'no questionnaire applies to these orders: this service covers Kineret (anakinra) only');
-  }
-  const changedSince = one(p, 'changedsince')?.valueInstant ?? one(p, 'changedsince')?.valueDateTime;
-  if (changedSince && q.date && Date.parse(changedSince) >= Date.parse(q.date)) {
-    return {
-      status: 200,
-      body: { resourceType: 'Parameters', parameter: [{ name: 'operationOutcome', resource: outcome(200, 'informational', `the questionnaire has not changed since ${changedSince}`, 'information').body }] },
-    };
-  }
+export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+  return answering(async (warnings) => {
+    const p = readParameters(body, deps, warnings);
+    const coverages = all(p, 'coverage').map((x) => x.resource).filter((r): r is Coverage => r?.resourceType === 'Coverage');
+    if (coverages.length === 0) throw required('parameter "coverage" (a Coverage resource) is required');
+    const orders = all(p, 'order').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
+    const canonicals = all(p, 'questionnaire').map((x) => x.valueCanonical ?? x.valueUri ?? x.valueString).filter((c): c is string => Boolean(c));
+    const context = one(p, 'context')?.valueString;
+    if (orders.length === 0 && canonicals.length === 0 && !context) {
+      throw required('at least one of "order", "questionnaire" or "context" is required (dtr-1)');
+    }
+    const q = deps.content.questionnaire;
+    for (const c of canonicals) {
+      if (!deps.content.byCanonical('Questionnaire', c)) throw OutcomeError.of(404, `unknown questionnaire ${c}`);
+    }
+    const medOrders = orders.filter((o): o is MedicationRequest => o.resourceType === 'MedicationRequest');
+    const referenced = all(p, 'referenced').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
+    const lookup = referenceLookup<Medication>(referenced, 'Medication');
+    const kineretOrders = await deps.matcher.kineretOrders(medOrders, lookup);
+    if (canonicals.length === 0 && !context && kineretOrders.length === 0) {
+      throw OutcomeError.of(404, 'no questionnaire applies to these orders: this service covers Kineret (anakinra) only');
+    }
+    const changedSince = one(p, 'changedsince')?.valueInstant ?? one(p, 'changedsince')?.valueDateTime;
+    if (changedSince && q.date && Date.parse(changedSince) >= Date.parse(q.date)) {
+      return {
+        status: 200,
+        body: { resourceType: 'Parameters', parameter: [{ name: 'operationOutcome', resource: statusOutcome(200, `the questionnaire has not changed since ${changedSince}`) }] },
+      };
+    }
 
-  const coverage = coverages[0];
-  const order = kineretOrders[0] ?? medOrders[0];
-  const patientId = refId(coverage.beneficiary?.reference, 'Patient') ?? refId((order as MedicationRequest | undefined)?.subject?.reference, 'Patient');
-  if (!patientId) return outcome(422, 'required', 'the coverage names no beneficiary Patient');
-  const patient = referenced.find((r): r is Patient => r.resourceType === 'Patient' && r.id === patientId) ?? { resourceType: 'Patient', id: patientId };
-  const data: Bundle = {
-    resourceType: 'Bundle',
-    type: 'collection',
-    entry: [patient, coverage, ...orders, ...referenced.filter((r) => r !== patient)].map((resource) => ({ resource })),
-  };
-  const launch: LaunchContext = {
-    patient: `Patient/${patientId}`,
-    coverage: coverage.id ? `Coverage/${coverage.id}` : undefined,
-    order: order?.id ? `MedicationRequest/${order.id}` : undefined,
-  };
-  const { response, outcome: populateOutcome } = await populate({
-    questionnaire: q,
-    context: launch,
-    evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred }),
+    const coverage = coverages[0];
+    const order = kineretOrders[0] ?? medOrders[0];
+    const patientId = referenceId(coverage.beneficiary, 'Patient');
+    if (!patientId) throw OutcomeError.of(422, 'the coverage names no beneficiary Patient', { code: 'required', expression: 'Coverage.beneficiary' });
+    checkPatient(patientId, 'the coverage\'s beneficiary', undefined, [
+      ...coverages.map((resource, i) => ({ resource, where: `coverage[${i}]` })),
+      ...orders.map((resource, i) => ({ resource, where: `order[${i}]` })),
+      ...referenced.map((resource, i) => ({ resource, where: `referenced[${i}]` })),
+    ]);
+    const patient = referenced.find((r): r is Patient => r.resourceType === 'Patient') ?? { resourceType: 'Patient', id: patientId };
+    const data: Bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [patient, coverage, ...orders, ...referenced.filter((r) => r !== patient)].map((resource) => ({ resource })),
+    };
+    const launch: LaunchContext = {
+      patient: `Patient/${patientId}`,
+      coverage: coverage.id ? `Coverage/${coverage.id}` : undefined,
+      order: order?.id ? `MedicationRequest/${order.id}` : undefined,
+    };
+    const { response, outcome: populateOutcome } = await populate({
+      questionnaire: q,
+      context: launch,
+      now: nowIso(deps.clock),
+      evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
+    });
+    const libraries = librariesFor(q, deps.content);
+    const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      meta: { profile: [DTR.qpackageBundleProfile] },
+      type: 'collection',
+      timestamp: nowIso(deps.clock),
+      entry: [q, response, ...libraries, ...valueSets].map((resource) => ({ fullUrl: resourceUrl(resource, deps.content.fhirBase), resource })),
+    };
+    const parameter: ParametersParameter[] = [{ name: 'PackageBundle', resource: bundle }];
+    const issues = (populateOutcome.issue ?? []).filter((i) => i.severity !== 'information');
+    if (issues.length) parameter.push({ name: 'operationOutcome', resource: { ...operationOutcome([]), issue: issues } });
+    return { status: 200, body: { resourceType: 'Parameters', parameter } };
   });
-  const libraries = librariesFor(q, deps.content);
-  const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
-  const bundle: Bundle = {
-    resourceType: 'Bundle',
-    meta: { profile: ['http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/DTR-QPackageBundle'] },
-    type: 'collection',
-    timestamp: new Date().toISOString(),
-    entry: [q, response, ...libraries, ...valueSets].map((resource) => ({ fullUrl: resourceUrl(resource, deps.content.fhirBase), resource })),
-  };
-  const parameter: ParametersParameter[] = [{ name: 'PackageBundle', resource: bundle }];
-  const issues = (populateOutcome.issue ?? []).filter((i) => i.severity !== 'information');
-  if (issues.length) parameter.push({ name: 'operationOutcome', resource: { resourceType: 'OperationOutcome', issue: issues } });
-  return { status: 200, body: { resourceType: 'Parameters', parameter } };
 }
 
 function resourceUrl(r: FhirResource, fhirBase: string): string {
   return r.id ? `${fhirBase}/${r.resourceType}/${r.id}` : `urn:uuid:${crypto.randomUUID()}`;
 }
 
-/** SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or from a FHIR server. */
-export async function populateOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
-  const p = params(body);
-  if (!p) return outcome(400, 'invalid', 'the body must be a Parameters resource');
-  const qParam = one(p, 'questionnaire');
-  const canonical = qParam?.valueCanonical ?? qParam?.valueUri ?? qParam?.valueString ?? one(p, 'identifier')?.valueIdentifier?.value;
-  const q = (qParam?.resource?.resourceType === 'Questionnaire' ? (qParam.resource as Questionnaire) : undefined) ??
-    (canonical ? (deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined) : deps.content.questionnaire);
-  if (!q) return outcome(404, 'not-found', `unknown questionnaire ${canonical}`);
-  const subject = one(p, 'subject')?.valueReference?.reference;
-  const patientId = refId(subject, 'Patient');
-  if (!patientId) return outcome(400, 'required', 'parameter "subject" (a Patient reference) is required');
-  const coverageRef = one(p, 'coverage')?.valueReference?.reference;
-  const orderRef = one(p, 'order')?.valueReference?.reference;
-  const userRef = one(p, 'user')?.valueReference?.reference;
+/**
+ * SDC $populate: questionnaire (canonical or resource), subject, and the patient data as `data` or
+ * from a FHIR server. `access.allowedOrigins`: the origins the caller may have read (its
+ * registered fhirServers; null = any, AUTH=off); none by default.
+ */
+export function populateOperation(body: unknown, deps: DtrDeps, access: { allowedOrigins: readonly string[] | null } = { allowedOrigins: [] }): Promise<FhirResult> {
+  return answering(async (warnings) => {
+    const p = readParameters(body, deps, warnings);
+    const qParam = one(p, 'questionnaire');
+    const canonical = qParam?.valueCanonical ?? qParam?.valueUri ?? qParam?.valueString ?? one(p, 'identifier')?.valueIdentifier?.value;
+    const q = (qParam?.resource?.resourceType === 'Questionnaire' ? (qParam.resource as Questionnaire) : undefined) ??
+      (canonical ? (deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined) : deps.content.questionnaire);
+    if (!q) throw OutcomeError.of(404, `unknown questionnaire ${canonical}`);
+    const patientId = referenceId(one(p, 'subject')?.valueReference, 'Patient');
+    if (!patientId) throw required('parameter "subject" (a Patient reference) is required');
+    const coverageRef = one(p, 'coverage')?.valueReference?.reference;
+    const orderRef = one(p, 'order')?.valueReference?.reference;
+    const userRef = one(p, 'user')?.valueReference?.reference;
 
-  let data = one(p, 'data')?.resource as Bundle | undefined;
-  const problems: string[] = [];
-  if (data && data.resourceType !== 'Bundle') return outcome(400, 'invalid', 'parameter "data" must be a Bundle');
-  if (!data) {
-    const server = one(p, 'fhirServer')?.valueUrl ?? one(p, 'fhirServer')?.valueUri;
-    if (!server) return outcome(400, 'required', 'give the patient data as parameter "data" (a Bundle) or name a "fhirServer" to read it from');
-    let client: FhirClient;
-    try {
-      client = new FhirClient({
-        baseUrl: server,
-        accessToken: one(p, 'accessToken')?.valueString,
-        timeoutMs: deps.config.fhirTimeoutMs,
-        maxPages: deps.config.fhirMaxPages,
-        maxResponseBytes: deps.config.fhirMaxResponseBytes,
-        signal: AbortSignal.timeout(deps.config.hookBudgetMs),
-        policy: deps.config,
-        allowedOrigins: null,
+    const given = one(p, 'data')?.resource;
+    if (given && given.resourceType !== 'Bundle') throw OutcomeError.of(400, 'parameter "data" must be a Bundle', { code: 'invalid' });
+    let data = given as Bundle | undefined;
+    const problems: string[] = [];
+    let patientRead = true;
+    if (data) checkPatient(patientId, 'the subject', data, []);
+    else {
+      const server = one(p, 'fhirServer')?.valueUrl ?? one(p, 'fhirServer')?.valueUri;
+      if (!server) throw required('give the patient data as parameter "data" (a Bundle) or name a "fhirServer" to read it from');
+      let client: FhirClient;
+      try {
+        client = new FhirClient({
+          baseUrl: server,
+          accessToken: one(p, 'accessToken')?.valueString || undefined,
+          timeoutMs: deps.config.fhirTimeoutMs,
+          maxPages: deps.config.fhirMaxPages,
+          maxResponseBytes: deps.config.fhirMaxResponseBytes,
+          signal: AbortSignal.timeout(deps.config.hookBudgetMs),
+          policy: deps.config,
+          allowedOrigins: access.allowedOrigins,
+        });
+      } catch {
+        throw OutcomeError.of(400, `fhirServer ${server} is not a valid URL`, { code: 'invalid' });
+      }
+      const record = await assembleRecord({
+        patientId, orders: [], prefetched: { resources: [], covered: new Set(), referenced: [], notes: [] }, client,
+        requirements: deps.requirements, valueSets: deps.content.valueSets, reader: deps.reader,
       });
-    } catch {
-      return outcome(400, 'invalid', `fhirServer ${server} is not a valid URL`);
+      // The same words whatever went wrong (refused address, closed port, timeout): no probing the network through errors.
+      problems.push(...[...record.failedTypes].map((type) => `${type} could not be read from fhirServer`));
+      patientRead = !record.failedTypes.has('Patient');
+      data = record.bundle;
+      warnings.push(...record.warnings.map((w) => w.diagnostics));
     }
-    const emptyHarvest: Harvest = { resources: [], covered: new Set(), problems: [] };
-    const assembled = await assemblePatientData({ patientId, orders: [], harvest: emptyHarvest, client, requirements: deps.requirements, valueSets: deps.content.valueSets });
-    data = assembled.bundle;
-    problems.push(...assembled.problems);
-  }
-  const bundle = data;
-  const { response, outcome: issues } = await populate({
-    questionnaire: q,
-    context: { patient: `Patient/${patientId}`, coverage: coverageRef, order: orderRef, user: userRef },
-    evaluate: () => deps.engine.evaluateLibraries(bundle, { orderId: refId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred }),
+    const bundle = data;
+    const { response, outcome: issues } = await populate({
+      questionnaire: q,
+      context: { patient: `Patient/${patientId}`, coverage: coverageRef, order: orderRef, user: userRef },
+      now: nowIso(deps.clock),
+      // Without the Patient there is nothing to evaluate: the response comes back empty, the issues say why.
+      evaluate: async () => (patientRead ? deps.engine.evaluateLibraries(bundle, { orderId: referenceId(orderRef, 'MedicationRequest'), nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }) : {}),
+    });
+    for (const message of problems) issues.issue.push({ severity: 'warning', code: 'incomplete', diagnostics: message });
+    return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }, { name: 'issues', resource: issues }] } };
   });
-  for (const message of problems) issues.issue.push({ severity: 'warning', code: 'incomplete', diagnostics: message });
-  return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }, { name: 'issues', resource: issues }] } };
 }
 
-/** $evaluate: a completed response (plus optional patient data and date) into a determination. */
-export async function evaluateOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
-  const p = params(body);
-  if (!p) return outcome(400, 'invalid', 'the body must be a Parameters resource');
+/** A response with the record it is evaluated against, and the evaluation date, read and checked. */
+interface Submission {
+  response: QuestionnaireResponse;
+  data: Bundle | undefined;
+  date: string;
+}
+
+/**
+ * The Request stage of a determination: the response (a QuestionnaireResponse of the served
+ * Questionnaire, about one Patient), the record (`data`, a Bundle holding that Patient and nothing
+ * of another), and the date (the request's, else today by the clock). Answers are checked against
+ * the Questionnaire: a completed response that cannot be evaluated is refused with 422.
+ */
+function readSubmission(p: Parameters, deps: DtrDeps, options: { dataRequired: boolean }): Submission {
   const response = one(p, 'response')?.resource as QuestionnaireResponse | undefined;
-  if (response?.resourceType !== 'QuestionnaireResponse') return outcome(400, 'required', 'parameter "response" (a QuestionnaireResponse) is required');
-  const data = one(p, 'data')?.resource as Bundle | undefined;
-  if (data && data.resourceType !== 'Bundle') return outcome(400, 'invalid', 'parameter "data" must be a Bundle');
-  const date = one(p, 'date')?.valueDate ?? one(p, 'date')?.valueDateTime?.slice(0, 10);
-  if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) return outcome(400, 'invalid', `invalid date ${date}`);
-  return runDetermination(response, data, date, deps);
+  if (response?.resourceType !== 'QuestionnaireResponse') throw required('parameter "response" (a QuestionnaireResponse) is required');
+  const given = one(p, 'data')?.resource;
+  if (given && given.resourceType !== 'Bundle') throw OutcomeError.of(400, 'parameter "data" must be a Bundle', { code: 'invalid' });
+  const data = given as Bundle | undefined;
+  if (!data && options.dataRequired) throw required('parameter "data" (a Bundle with the patient\'s record) is required: the determination is evaluated against that record');
+  const dateParam = one(p, 'date');
+  const date = dateParam?.valueDate ?? dateParam?.valueDateTime?.slice(0, 10) ?? (dateParam ? 'invalid' : today(deps.clock));
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw OutcomeError.of(400, `parameter "date" must be a date (YYYY-MM-DD); got ${JSON.stringify(dateParam)}`, { code: 'invalid' });
+  checkResponseFor(response, data, deps);
+  return { response, data, date };
 }
 
-export async function runDetermination(response: QuestionnaireResponse, data: Bundle | undefined, date: string | undefined, deps: DtrDeps): Promise<FhirResult> {
-  try {
-    const { parameters } = await determine({ engine: deps.engine, response, data, date, nonPreferred: deps.config.kineretNonPreferred });
-    return { status: 200, body: parameters };
-  } catch (e) {
-    if (e instanceof DeterminationInputError || e instanceof EvaluationInputError) return outcome(422, 'processing', e.message);
-    throw e;
+function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: DtrDeps): void {
+  if (!['in-progress', 'completed', 'amended'].includes(response.status)) {
+    throw OutcomeError.of(422, `a response with status ${response.status} cannot be evaluated (in-progress, completed or amended)`, { code: 'business-rule', expression: 'QuestionnaireResponse.status' });
   }
+  const patientId = referenceId(response.subject, 'Patient');
+  if (!patientId) throw OutcomeError.of(422, 'the response has no subject Patient', { code: 'required', expression: 'QuestionnaireResponse.subject' });
+  // The record's Patient is the response's subject, and every resource of the record (the order and coverage the
+  // response documents in qr-context among them) belongs to that patient.
+  checkPatient(patientId, 'the response\'s subject', data, [{ resource: response, where: 'response' }]);
+  const canonical = response.questionnaire;
+  if (!canonical) throw OutcomeError.of(422, 'the response names no questionnaire', { code: 'required', expression: 'QuestionnaireResponse.questionnaire' });
+  const questionnaire = deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined;
+  if (!questionnaire) throw OutcomeError.of(422, `the response answers ${canonical}, which this service does not serve`, { code: 'not-found', expression: 'QuestionnaireResponse.questionnaire' });
+  const issues = checkResponse(questionnaire, response);
+  if (issues.length) throw new OutcomeError(422, operationOutcome(issues));
+}
+
+/** $evaluate: a response (completed, or in-progress for a partial look), the patient's record and an optional date, into a determination. */
+export function evaluateOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+  return answering(async (warnings) => {
+    const p = readParameters(body, deps, warnings);
+    const s = readSubmission(p, deps, { dataRequired: true });
+    return { status: 200, body: await runDetermination(s, deps) };
+  });
+}
+
+async function runDetermination(s: Submission, deps: DtrDeps): Promise<Parameters> {
+  const { parameters } = await determine({ engine: deps.engine, response: s.response, data: s.data!, date: s.date, nonPreferred: deps.config.kineretNonPreferred });
+  return parameters;
+}
+
+/** What to store for a submitted response: the response, and its determination or why there is none. */
+export interface StoredSubmission {
+  response: QuestionnaireResponse;
+  determination: Parameters | OperationOutcome;
+}
+
+/**
+ * POST /fhir/QuestionnaireResponse: the response alone (stored, with no determination: the service
+ * never evaluates a response against a record it was not given), or Parameters with `response`,
+ * `data` (the patient's record it is evaluated against) and optional `date`, as for $evaluate.
+ */
+export async function submitResponse(body: unknown, deps: DtrDeps): Promise<{ result: FhirResult; stored?: StoredSubmission }> {
+  let stored: StoredSubmission | undefined;
+  const result = await answering(async (warnings) => {
+    const isParameters = (body as { resourceType?: unknown } | null)?.resourceType === 'Parameters';
+    if (!isParameters) {
+      if ((body as { resourceType?: unknown } | null)?.resourceType !== 'QuestionnaireResponse') {
+        throw OutcomeError.of(400, 'the body must be a QuestionnaireResponse, or Parameters with "response" and "data" (the record it is evaluated against)', { code: 'invalid' });
+      }
+      const response = readResource<QuestionnaireResponse>(body, 'the body', ['QuestionnaireResponse'], deps, warnings);
+      checkResponseFor(response, undefined, deps);
+      stored = {
+        response,
+        determination: statusOutcome(404, 'no determination: the response was stored without the patient\'s record; submit it as Parameters with "response" and "data", or use $evaluate', { code: 'not-found' }),
+      };
+      return { status: 201, body: response };
+    }
+    const s = readSubmission(readParameters(body, deps, warnings), deps, { dataRequired: false });
+    stored = {
+      response: s.response,
+      determination: s.data ? await runDetermination(s, deps) : statusOutcome(404, 'no determination: the response was stored without the patient\'s record ("data")', { code: 'not-found' }),
+    };
+    return { status: 201, body: s.response };
+  });
+  return { result, ...(result.status === 201 && stored ? { stored } : {}) };
 }

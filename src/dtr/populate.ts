@@ -15,16 +15,10 @@ import type {
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
 } from 'fhir/r4';
+import { CRD, DTR } from '../constants';
+import type { LibraryResults } from '../core/evaluator';
+import { issue as buildIssue, itemExpression, operationOutcome } from '../fhir/outcome';
 
-export const EXT = {
-  cqfLibrary: 'http://hl7.org/fhir/StructureDefinition/cqf-library',
-  initialExpression: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression',
-  qrContext: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/qr-context',
-  intendedUse: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/intendedUse',
-  informationOrigin: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin',
-  qrProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-questionnaireresponse',
-  crdTemp: 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp',
-} as const;
 
 export interface LaunchContext {
   /** 'Patient/123' */
@@ -38,15 +32,15 @@ export interface LaunchContext {
 }
 
 /** Results of evaluating the questionnaire's libraries: library name -> definition name -> value. */
-export type LibraryResults = Record<string, Record<string, unknown>>;
+export type { LibraryResults };
 
 export interface PopulateInput {
   questionnaire: Questionnaire;
   context: LaunchContext;
   /** Evaluates the questionnaire's CQL libraries for the patient. */
   evaluate: () => Promise<LibraryResults>;
-  /** Time stamp for `authored` (ISO); defaults to now. */
-  now?: string;
+  /** Time stamp for `authored` (ISO instant), from the caller's clock. */
+  now: string;
 }
 
 export interface PopulateOutput {
@@ -68,11 +62,11 @@ export function parseCqlIdentifier(expression: string): ParsedExpression | null 
 }
 
 function issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], diagnostics: string, linkId?: string): OperationOutcomeIssue {
-  return { severity, code, diagnostics, ...(linkId ? { expression: [`Questionnaire.item.where(linkId='${linkId}')`] } : {}) };
+  return buildIssue({ severity, code, diagnostics, expression: linkId ? itemExpression('Questionnaire', linkId) : undefined });
 }
 
 function origin(): Extension {
-  return { url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: 'auto' }] };
+  return { url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: 'auto' }] };
 }
 
 function round(n: number): number {
@@ -126,7 +120,7 @@ function toAnswers(item: QuestionnaireItem, value: unknown, problems: OperationO
 function libraryNames(q: Questionnaire): Set<string> {
   return new Set(
     (q.extension ?? [])
-      .filter((e) => e.url === EXT.cqfLibrary && e.valueCanonical)
+      .filter((e) => e.url === DTR.cqfLibrary && e.valueCanonical)
       .map((e) => e.valueCanonical!.split('|')[0].split('/').pop()!),
   );
 }
@@ -148,7 +142,7 @@ export async function populate(input: PopulateInput): Promise<PopulateOutput> {
       .filter((item) => item.type !== 'display')
       .map((item) => {
         const out: QuestionnaireResponseItem = { linkId: item.linkId, ...(item.text ? { text: item.text } : {}) };
-        const expr = (item.extension ?? []).find((e) => e.url === EXT.initialExpression)?.valueExpression;
+        const expr = (item.extension ?? []).find((e) => e.url === DTR.initialExpression)?.valueExpression;
         if (expr) {
           const parsed = expr.language === 'text/cql' && expr.expression ? parseCqlIdentifier(expr.expression) : null;
           if (!parsed) {
@@ -175,21 +169,21 @@ export async function populate(input: PopulateInput): Promise<PopulateOutput> {
       });
 
   const extension: Extension[] = [];
-  if (context.coverage) extension.push({ url: EXT.qrContext, valueReference: { reference: context.coverage } });
+  if (context.coverage) extension.push({ url: DTR.qrContext, valueReference: { reference: context.coverage } });
   else problems.push(issue('warning', 'required', 'no Coverage in the launch context: qr-context names only the order'));
-  if (context.order) extension.push({ url: EXT.qrContext, valueReference: { reference: context.order } });
+  if (context.order) extension.push({ url: DTR.qrContext, valueReference: { reference: context.order } });
   else problems.push(issue('warning', 'required', 'no order in the launch context: qr-context names only the coverage'));
-  extension.push({ url: EXT.intendedUse, valueCodeableConcept: { coding: [{ system: EXT.crdTemp, code: 'withpa' }] } });
+  extension.push({ url: DTR.intendedUse, valueCodeableConcept: { coding: [{ system: CRD.tempCodeSystem, code: 'withpa' }] } });
 
   const response: QuestionnaireResponse = {
     resourceType: 'QuestionnaireResponse',
-    meta: { profile: [EXT.qrProfile] },
+    meta: { profile: [DTR.questionnaireResponseProfile] },
     extension,
     questionnaire: `${q.url}|${q.version}`,
     status: 'in-progress',
     subject: { reference: context.patient },
-    authored: input.now ?? new Date().toISOString(),
+    authored: input.now,
     item: build(q.item),
   };
-  return { response, outcome: { resourceType: 'OperationOutcome', issue: problems.length ? problems : [issue('information', 'informational', 'all items the record can answer were populated')] }, populated };
+  return { response, outcome: { ...operationOutcome([]), issue: problems.length ? problems : [issue('information', 'informational', 'all items the record can answer were populated')] }, populated };
 }

@@ -26,6 +26,8 @@ export class FhirQueryError extends Error {
     message: string,
     readonly query: string,
     readonly kind: 'timeout' | 'http' | 'network' | 'invalid' | 'too-large' | 'pagination' | 'refused',
+    /** The HTTP status, for kind 'http'. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -100,9 +102,9 @@ export class FhirClient {
       throw new FhirQueryError(`network error: ${err.message}`, query, 'network');
     }
     if (response.status >= 300 && response.status < 400) {
-      throw new FhirQueryError(`redirect (HTTP ${response.status}) not followed`, query, 'http');
+      throw new FhirQueryError(`redirect (HTTP ${response.status}) not followed`, query, 'http', response.status);
     }
-    if (response.status < 200 || response.status >= 300) throw new FhirQueryError(`HTTP ${response.status}`, query, 'http');
+    if (response.status < 200 || response.status >= 300) throw new FhirQueryError(`HTTP ${response.status}`, query, 'http', response.status);
     let json: unknown;
     try {
       json = JSON.parse(response.body);

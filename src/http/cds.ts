@@ -1,14 +1,16 @@
 /** CDS Hooks routes: discovery, service calls and feedback. Thin: authenticate, call the core, audit, answer. */
 import { createHash, randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import type { Extension } from 'fhir/r4';
 import type { AuditStore, CoverageAssertionRecord } from '../audit/store';
 import { CRD } from '../constants';
+import { nowIso } from '../core/clock';
 import { handleHook, type Caller, type HookDeps, type HookResult } from '../crd/hook';
 import type { Logger } from '../log';
-import { cdsAuth, type AuthDeps } from './auth';
+import { hookLimits, type WorkLimits } from '../security/limits';
+import { cdsClient } from './auth';
+import type { Routes } from './route';
 
-function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
+function assertionsOf(result: HookResult, issuedAt: string): CoverageAssertionRecord[] {
   if (result.status !== 200) return [];
   return (result.body.systemActions ?? []).flatMap((action) =>
     (action.resource.extension ?? [])
@@ -20,7 +22,7 @@ function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
           orderRef: `MedicationRequest/${action.resource.id}`,
           coverageRef: sub('coverage')?.valueReference?.reference ?? '',
           extension: e,
-          issuedAt: new Date().toISOString(),
+          issuedAt,
         };
       }),
   );
@@ -28,21 +30,28 @@ function assertionsOf(result: HookResult): CoverageAssertionRecord[] {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; authDeps: AuthDeps }): Router {
-  const router = Router();
-
-  router.get('/cds-services', cdsAuth(deps.authDeps, { optional: true }), (_req, res) => {
+export function registerCdsRoutes(routes: Routes, deps: HookDeps & { store: AuditStore; log: Logger }, limits: WorkLimits): void {
+  routes.route('GET', '/cds-services', { access: cdsClient({ optional: true }) }, (_req, res) => {
     res.json({ services: deps.services });
   });
 
-  router.post('/cds-services/:id', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id', { access: cdsClient() }, hookLimits(limits), async (req, res, next) => {
     try {
-      const receivedAt = new Date().toISOString();
+      const receivedAt = nowIso(deps.clock);
       const started = process.hrtime.bigint();
       const caller = res.locals.caller as Caller;
       const body = req.body as Record<string, unknown> | undefined;
       const hookInstance = str(body?.hookInstance) ?? '';
       res.locals.hookInstance = hookInstance;
+      // A call is keyed by client, hookInstance and the digest of its body: a retry (same body) gets the recorded
+      // answer; a reused hookInstance with a different body is a distinct call, answered and recorded as such.
+      const requestHash = createHash('sha256').update(JSON.stringify(req.body)).digest('hex');
+      const answered = hookInstance ? await deps.store.findAnsweredCall(caller.iss, hookInstance, requestHash) : undefined;
+      if (answered) {
+        res.setHeader('X-Replayed-From', answered.requestId);
+        res.status(200).json(answered.response);
+        return;
+      }
       const result = await handleHook(req.params.id, req.body, deps, caller);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const context = body?.context as Record<string, unknown> | undefined;
@@ -57,30 +66,27 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
         durationMs: ms,
         status: result.status as number,
         response: result.body,
-        requestHash: createHash('sha256').update(JSON.stringify(req.body)).digest('hex'),
+        requestHash,
       };
       let outcome: 'recorded' | 'duplicate';
       try {
-        outcome = await deps.store.recordHook(call, assertionsOf(result));
+        outcome = await deps.store.recordHook(call, assertionsOf(result, nowIso(deps.clock)));
       } catch (e) {
         deps.log.error({ requestId: call.requestId, hookInstance, err: (e as Error).message }, 'audit write failed');
         res.status(503).json({ error: 'audit-unavailable', message: 'the answer could not be recorded, so it is not given; retry later' });
         return;
       }
       if (outcome === 'duplicate') {
-        // A retry of the very same call gets the answer already given (and recorded), not a new one.
-        const earlier = await deps.store.findAnsweredCall(caller.iss, hookInstance);
-        if (earlier && earlier.requestHash === call.requestHash) {
-          res.setHeader('X-Replayed-From', earlier.requestId);
-          res.status(200).json(earlier.response);
-          return;
-        }
-        const conflict = { error: 'duplicate-hook-instance', message: `hookInstance ${hookInstance} was already answered for this client with a different request; send a new hookInstance for a new call` };
-        await deps.store.recordHook({ ...call, requestId: randomUUID(), status: 409, response: conflict }, []).catch(() => undefined);
-        res.status(409).json(conflict);
+        // A concurrent retry of the very same call was answered first: give the answer already recorded.
+        const earlier = await deps.store.findAnsweredCall(caller.iss, hookInstance, requestHash);
+        if (!earlier) throw new Error(`hook call ${hookInstance} reported as a duplicate, but no answered call is recorded`);
+        res.setHeader('X-Replayed-From', earlier.requestId);
+        res.status(200).json(earlier.response);
         return;
       }
-      deps.log.info({ requestId: call.requestId, hookInstance, service: req.params.id, status: result.status, kineretOrders: result.meta.kineretOrders.length, queries: result.meta.queries, problems: result.meta.problems.length, ms: Math.round(ms) }, 'hook answered');
+      const meta = result.meta;
+      deps.log.info({ requestId: call.requestId, hookInstance, service: req.params.id, status: result.status, kineretOrders: meta.kineretOrders.length, queries: meta.queries, problems: meta.problems, ms: Math.round(ms) }, 'hook answered');
+      if (meta.warnings.length) deps.log.warn({ requestId: call.requestId, hookInstance, warnings: meta.warnings.slice(0, 20), count: meta.warnings.length }, 'hook request read leniently');
       res.setHeader('Server-Timing', `hook;dur=${ms.toFixed(1)}`);
       res.status(result.status).json(result.body);
     } catch (e) {
@@ -88,7 +94,7 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
     }
   });
 
-  router.post('/cds-services/:id/feedback', cdsAuth(deps.authDeps, { optional: false }), async (req, res, next) => {
+  routes.route('POST', '/cds-services/:id/feedback', { access: cdsClient() }, async (req, res, next) => {
     try {
       if (!deps.services.some((s) => s.id === req.params.id)) {
         res.status(404).json({ error: 'unknown-service', message: `no CDS service with id ${req.params.id}` });
@@ -117,6 +123,4 @@ export function cdsRouter(deps: HookDeps & { store: AuditStore; log: Logger; aut
       next(e);
     }
   });
-
-  return router;
 }

@@ -4,11 +4,13 @@
  * LHC-Forms from node_modules under /dtr/vendor/lforms (no CDN).
  */
 import path from 'node:path';
-import express, { Router } from 'express';
+import express from 'express';
 import type { Config } from '../config';
 import { DTR_APP_SCOPES } from '../constants';
 import type { DtrAppConfig } from '../dtr/app-config';
 import { WEB_DIST_DIR } from '../paths';
+import { isPublic } from './auth';
+import type { Routes } from './route';
 import { builtPages, contentSecurityPolicy } from './web';
 
 export function dtrAppConfig(config: Config): DtrAppConfig {
@@ -25,16 +27,16 @@ function lformsDir(): string {
   return path.join(path.dirname(require.resolve('lforms/package.json')), 'dist', 'lforms');
 }
 
-export function dtrAppRouter(config: Config): Router {
-  const router = Router();
+export function registerDtrAppRoutes(routes: Routes, config: Config): void {
   const appConfig = dtrAppConfig(config);
+  const pages = { access: isPublic('the SMART DTR app: static pages and its public settings') };
   // The app calls the EHR that launched it (any FHIR server) and the payer.
-  router.use('/dtr', contentSecurityPolicy('*'));
-  router.get('/dtr/config.json', (_req, res) => {
+  routes.mount('/dtr', pages, contentSecurityPolicy('*'));
+  routes.route('GET', '/dtr/config.json', pages, (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(appConfig);
   });
-  router.use('/dtr/vendor/lforms', express.static(lformsDir(), { fallthrough: false, maxAge: '1h' }));
-  router.use('/dtr', builtPages(path.join(WEB_DIST_DIR, 'dtr'), 'The DTR app'));
-  return router;
+  // A missing file is a 404 through the error handler, which never shows the file system path.
+  routes.mount('/dtr/vendor/lforms', pages, express.static(lformsDir(), { fallthrough: false, maxAge: '1h' }));
+  routes.mount('/dtr', pages, builtPages(path.join(WEB_DIST_DIR, 'dtr'), 'The DTR app'));
 }

@@ -1,15 +1,18 @@
 /** SMART configuration and the token endpoint (Backend Services). */
-import express, { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { OAuthError, type SmartAuthServer } from '../security/smart';
+import { isPublic } from './auth';
+import type { Routes } from './route';
 
-export function smartRouter(smart: SmartAuthServer): Router {
-  const router = Router();
-  const configuration: express.RequestHandler = (_req, res) => {
+export function registerSmartRoutes(routes: Routes, smart: SmartAuthServer): void {
+  const configuration: RequestHandler = (_req, res) => {
     res.json(smart.configuration());
   };
-  router.get('/.well-known/smart-configuration', configuration);
-  router.get('/fhir/.well-known/smart-configuration', configuration);
-  router.post('/auth/token', express.urlencoded({ extended: false, limit: '64kb' }), async (req, res, next) => {
+  const discovery = { access: isPublic('SMART discovery document') };
+  routes.route('GET', '/.well-known/smart-configuration', discovery, configuration);
+  routes.route('GET', '/fhir/.well-known/smart-configuration', discovery, configuration);
+  // The client authenticates in the form (private_key_jwt assertion), checked by smart.token.
+  routes.route('POST', '/auth/token', { access: isPublic('token endpoint: the client authenticates with its signed assertion'), body: 'form', fhir: false }, async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     try {
       res.json(await smart.token((req.body ?? {}) as Record<string, unknown>));
@@ -18,8 +21,7 @@ export function smartRouter(smart: SmartAuthServer): Router {
         res.status(e.status).json({ error: e.error, error_description: e.message });
         return;
       }
-      next(e);
+      throw e;
     }
   });
-  return router;
 }

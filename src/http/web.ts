@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
+import { strictRouter } from './route';
 
 /**
  * Scripts only from this origin (no inline script, no eval); styles may be inline because the
@@ -23,7 +24,7 @@ export function contentSecurityPolicy(connectSrc: string): RequestHandler {
 
 /** Static files of one built page set; a clear 503 when `npm run build` has not produced them. */
 export function builtPages(dir: string, what: string): Router {
-  const router = express.Router();
+  const router = strictRouter();
   router.use(express.static(dir, { index: 'index.html', extensions: ['html'], fallthrough: true }));
   router.use((_req, res, next) => {
     if (existsSync(path.join(dir, 'index.html'))) return next();

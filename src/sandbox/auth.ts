@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import { scopeCovers } from '../security/smart';
 
 export const SANDBOX_LABEL = 'Kineret PA sandbox EHR: development only, never for real patients';
@@ -69,8 +70,7 @@ function token(): string {
 }
 
 /** Drops expired entries; the maps stay small in a development sandbox. */
-function prune<T extends { expiresAt: number }>(map: Map<string, T>): void {
-  const now = Date.now();
+function prune<T extends { expiresAt: number }>(map: Map<string, T>, now: number): void {
   for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
 }
 
@@ -80,22 +80,26 @@ export class SandboxAuthServer {
   private readonly tokens = new Map<string, SandboxGrant>();
 
   private constructor(
-    private readonly opts: { fhirBase: string; authBase: string; apps: SandboxApp[]; appTokenTtlSeconds: number },
+    private readonly opts: { fhirBase: string; authBase: string; apps: SandboxApp[]; appTokenTtlSeconds: number; clock: Clock },
     private readonly idTokenKey: KeyLike,
     readonly jwks: { keys: JWK[] },
     private readonly kid: string,
   ) {}
 
   /** Refuses to start unless the sandbox is on: this server approves everything. */
-  static async create(opts: { sandbox: boolean; fhirBase: string; authBase: string; apps: SandboxApp[]; appTokenTtlSeconds?: number }): Promise<SandboxAuthServer> {
+  static async create(opts: { sandbox: boolean; fhirBase: string; authBase: string; apps: SandboxApp[]; appTokenTtlSeconds?: number; clock?: Clock }): Promise<SandboxAuthServer> {
     if (!opts.sandbox) throw new Error('the sandbox SMART authorization server is development-only and does not start with SANDBOX=off');
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const kid = randomUUID();
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
     return new SandboxAuthServer(
-      { fhirBase: opts.fhirBase, authBase: opts.authBase, apps: opts.apps, appTokenTtlSeconds: opts.appTokenTtlSeconds ?? 3600 },
+      { fhirBase: opts.fhirBase, authBase: opts.authBase, apps: opts.apps, appTokenTtlSeconds: opts.appTokenTtlSeconds ?? 3600, clock: opts.clock ?? systemClock },
       privateKey, { keys: [jwk] }, kid,
     );
+  }
+
+  private nowMs(): number {
+    return this.opts.clock.now().getTime();
   }
 
   get authorizeEndpoint(): string {
@@ -127,9 +131,9 @@ export class SandboxAuthServer {
 
   /** Registers an EHR launch (what the EHR knows when the clinician clicks the card's link); returns its id. */
   createLaunch(launch: SandboxLaunch): string {
-    prune(this.launches);
+    prune(this.launches, this.nowMs());
     const id = randomUUID();
-    this.launches.set(id, { ...launch, expiresAt: Date.now() + LAUNCH_TTL_MS });
+    this.launches.set(id, { ...launch, expiresAt: this.nowMs() + LAUNCH_TTL_MS });
     return id;
   }
 
@@ -170,14 +174,14 @@ export class SandboxAuthServer {
     if (!q.code_challenge || q.code_challenge_method !== 'S256') {
       return back({ error: 'invalid_request', error_description: 'PKCE with code_challenge_method S256 is required' });
     }
-    prune(this.launches);
+    prune(this.launches, this.nowMs());
     const launch = q.launch ? this.launches.get(q.launch) : undefined;
     if (!launch) return back({ error: 'invalid_request', error_description: 'unknown or expired launch: relaunch the app from the sandbox EHR' });
     const scopes = this.grantable(this.app(clientId, redirectUri), (q.scope ?? '').split(/\s+/).filter(Boolean));
     if (!scopes.some((s) => !NON_RESOURCE_SCOPES.has(s))) return back({ error: 'invalid_scope', error_description: 'no FHIR resource scope could be granted' });
-    prune(this.codes);
+    prune(this.codes, this.nowMs());
     const code = token();
-    this.codes.set(code, { clientId, redirectUri, launch, scopes, codeChallenge: q.code_challenge, nonce: q.nonce, expiresAt: Date.now() + CODE_TTL_MS });
+    this.codes.set(code, { clientId, redirectUri, launch, scopes, codeChallenge: q.code_challenge, nonce: q.nonce, expiresAt: this.nowMs() + CODE_TTL_MS });
     return back({ code });
   }
 
@@ -187,7 +191,7 @@ export class SandboxAuthServer {
     const code = typeof form.code === 'string' ? form.code : '';
     const pending = this.codes.get(code);
     this.codes.delete(code);
-    if (!pending || pending.expiresAt <= Date.now()) throw new SandboxAuthError(400, 'invalid_grant', 'the code is unknown, used or expired');
+    if (!pending || pending.expiresAt <= this.nowMs()) throw new SandboxAuthError(400, 'invalid_grant', 'the code is unknown, used or expired');
     if (form.redirect_uri !== pending.redirectUri) throw new SandboxAuthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
     if (form.client_id !== undefined && form.client_id !== pending.clientId) throw new SandboxAuthError(400, 'invalid_grant', 'client_id does not match the authorization request');
     const verifier = typeof form.code_verifier === 'string' ? form.code_verifier : '';
@@ -212,16 +216,16 @@ export class SandboxAuthServer {
       response.id_token = await new SignJWT({ fhirUser: `${this.opts.fhirBase}/${launch.user}`, ...(pending.nonce ? { nonce: pending.nonce } : {}) })
         .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })
         .setIssuer(this.opts.authBase).setSubject(launch.user).setAudience(pending.clientId)
-        .setIssuedAt().setExpirationTime(`${ttl}s`).sign(this.idTokenKey);
+        .setIssuedAt(epochSeconds(this.opts.clock)).setExpirationTime(epochSeconds(this.opts.clock) + ttl).sign(this.idTokenKey);
     }
     return response;
   }
 
   /** A token for a server-side client of the sandbox (the CDS service's fhirAuthorization). */
   issue(grant: Omit<SandboxGrant, 'expiresAt'>, ttlSeconds: number): string {
-    prune(this.tokens);
+    prune(this.tokens, this.nowMs());
     const accessToken = token();
-    this.tokens.set(accessToken, { ...grant, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.tokens.set(accessToken, { ...grant, expiresAt: this.nowMs() + ttlSeconds * 1000 });
     return accessToken;
   }
 
@@ -229,7 +233,7 @@ export class SandboxAuthServer {
   verify(accessToken: string): SandboxGrant | null {
     const grant = this.tokens.get(accessToken);
     if (!grant) return null;
-    if (grant.expiresAt <= Date.now()) {
+    if (grant.expiresAt <= this.nowMs()) {
       this.tokens.delete(accessToken);
       return null;
     }

@@ -4,10 +4,16 @@
  * 'kineret-order', 'cov', 'payer' and 'role-rheum', so each resource except the Patient is renamed
  * '<patient id>-<id>' and every reference is rewritten to match; patient ids are unique in the
  * corpus, and a collision is refused rather than silently merged.
+ *
+ * Each scenario is written as of its `evaluationDate`; the sandbox moves its dates to the day the
+ * sandbox starts (./shift-dates.ts), so that every patient means the same thing on any day.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import { parseReference } from '../fhir/references';
+import { FhirShapes } from '../fhir/shapes';
+import { shiftResource } from './shift-dates';
 import type { SandboxScenario } from './types';
 
 export type { SandboxScenario };
@@ -20,10 +26,11 @@ export interface SandboxCorpus {
 interface ScenarioFile {
   name?: string;
   description?: string;
+  /** The day the scenario's record is written for (YYYY-MM-DD). */
+  evaluationDate?: string;
   bundle?: Bundle;
 }
 
-const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** Renames ids and references inside one value (recursively), leaving Patient references alone. */
 function rewrite(value: unknown, prefix: string): unknown {
@@ -32,8 +39,9 @@ function rewrite(value: unknown, prefix: string): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (key === 'reference' && typeof v === 'string') {
-      const m = REFERENCE.exec(v);
-      out[key] = m && m[1] !== 'Patient' ? `${m[1]}/${prefix}-${m[2]}` : v;
+      // Relative references only ('Type/id'); the Patient keeps its id.
+      const ref = parseReference(v);
+      out[key] = ref && v === `${ref.type}/${ref.id}` && ref.type !== 'Patient' ? `${ref.type}/${prefix}-${ref.id}` : v;
     } else out[key] = rewrite(v, prefix);
   }
   return out;
@@ -68,8 +76,12 @@ function orderLabel(order: MedicationRequest): string {
   return concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? order.medicationReference?.display ?? 'Kineret (anakinra)';
 }
 
-/** Reads every scenario file of `dir` and returns the namespaced resources and a summary per patient. */
-export function loadCorpus(dir: string): SandboxCorpus {
+/**
+ * Reads every scenario file of `dir` and returns the namespaced resources and a summary per patient,
+ * each record moved from its evaluation date to `today` (YYYY-MM-DD).
+ */
+export function loadCorpus(dir: string, today: string): SandboxCorpus {
+  const shapes = FhirShapes.r4();
   const scenarios: SandboxScenario[] = [];
   const resources: FhirResource[] = [];
   const seenPatients = new Map<string, string>();
@@ -84,15 +96,17 @@ export function loadCorpus(dir: string): SandboxCorpus {
     if (earlier) throw new Error(`sandbox corpus: Patient/${patientId} appears in both ${earlier} and ${file}`);
     seenPatients.set(patientId, file);
 
+    if (!scenario.evaluationDate || !/^\d{4}-\d{2}-\d{2}$/.test(scenario.evaluationDate)) throw new Error(`sandbox corpus: ${file} has no evaluationDate`);
+    const from = scenario.evaluationDate;
     const renamed = entries.map((r) => {
-      const copy = rewrite(r, patientId) as FhirResource;
+      const copy = shiftResource(shapes, rewrite(r, patientId) as FhirResource, from, today);
       if (r.resourceType !== 'Patient' && r.id) copy.id = `${patientId}-${r.id}`;
       return copy;
     });
     renamed.push(...practitionersFor(renamed, patientId));
     resources.push(...renamed);
 
-    const patient = patients[0];
+    const patient = renamed.find((r): r is Patient => r.resourceType === 'Patient')!;
     const name = patient.name?.[0];
     const drafts = renamed.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.status === 'draft' && Boolean(r.id));
     scenarios.push({

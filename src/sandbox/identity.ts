@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import type { ClientRegistry } from '../security/registry';
 
 export const SANDBOX_DTR_SCOPES = [
@@ -19,7 +20,7 @@ export interface SandboxIdentity {
   clientAssertion(tokenEndpoint: string): Promise<string>;
 }
 
-export async function registerSandboxIdentity(registry: ClientRegistry, publicBaseUrl: string): Promise<SandboxIdentity> {
+export async function registerSandboxIdentity(registry: ClientRegistry, publicBaseUrl: string, clock: Clock = systemClock): Promise<SandboxIdentity> {
   const iss = `${publicBaseUrl}/sandbox`;
   const dtrClientId = 'kineret-sandbox-ehr';
   const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
@@ -28,8 +29,9 @@ export async function registerSandboxIdentity(registry: ClientRegistry, publicBa
   registry.addCdsClient({ iss, jwks: { keys: [jwk] }, fhirServers: [new URL(publicBaseUrl).origin] });
   registry.addDtrClient({ clientId: dtrClientId, jwks: { keys: [jwk] }, scopes: SANDBOX_DTR_SCOPES });
   const sign = (claims: Record<string, unknown>, aud: string, subject?: string) => {
+    const iat = epochSeconds(clock);
     const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' }).setIssuer(subject ?? iss)
-      .setAudience(aud).setIssuedAt().setExpirationTime('5m').setJti(randomUUID());
+      .setAudience(aud).setIssuedAt(iat).setExpirationTime(iat + 300).setJti(randomUUID());
     return (subject ? jwt.setSubject(subject) : jwt).sign(privateKey);
   };
   return {

@@ -4,6 +4,7 @@
  * launch, and the EHR-side actions the sandbox page uses. Created once at start-up.
  */
 import type { Config } from '../config';
+import { today, type Clock } from '../core/clock';
 import type { ServiceDefinition } from '../crd/types';
 import { DTR_APP_SCOPES, DTR_LAUNCH_PATH } from '../constants';
 import { SCENARIO_DIR } from '../paths';
@@ -24,16 +25,18 @@ export interface Sandbox {
   ehr: SandboxEhr;
 }
 
-export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[]): Promise<Sandbox> {
+export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[], clock: Clock): Promise<Sandbox> {
   if (!config.sandbox) throw new Error('the sandbox EHR is development-only and does not start with SANDBOX=off');
+  // Production never reads the test fixtures the sandbox is seeded with.
+  if (config.production) throw new Error('the sandbox EHR is development-only and does not start with NODE_ENV=production');
   const base = config.publicBaseUrl;
   const fhirBase = `${base}${SANDBOX_FHIR_PATH}`;
   const authBase = `${base}${SANDBOX_AUTH_PATH}`;
-  const identity = await registerSandboxIdentity(registry, base);
+  const identity = await registerSandboxIdentity(registry, base, clock);
   const dtrApp: SandboxApp = { clientId: config.dtrClientId, redirectPrefixes: [`${base}/dtr/`], scopes: DTR_APP_SCOPES };
-  const auth = await SandboxAuthServer.create({ sandbox: config.sandbox, fhirBase, authBase, apps: [dtrApp] });
-  const corpus = loadCorpus(SCENARIO_DIR);
-  const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources });
+  const auth = await SandboxAuthServer.create({ sandbox: config.sandbox, fhirBase, authBase, apps: [dtrApp], clock });
+  const corpus = loadCorpus(SCENARIO_DIR, today(clock));
+  const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources, startedOn: today(clock) });
   const ehr = new SandboxEhr({
     identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`],
   });

@@ -1,7 +1,8 @@
 /**
  * The registry of trusted clients, read from TRUSTED_CLIENTS_FILE:
  * {"cdsClients": [{"iss", "jwks" | "jwksUrl", "algorithms"?, "fhirServers": [origins]}],
- *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes"}]}
+ *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes", "fhirServers"?: [origins]}]}
+ * A DTR client's fhirServers are the only origins its $populate may read a record from.
  * Keys come from the registry only (inline JWKS or the registered JWKS URL); a token's `jku` is
  * followed only when it is the URL registered for that issuer.
  */
@@ -22,6 +23,8 @@ export interface CdsClient {
 export interface DtrClient {
   clientId: string;
   scopes: string[];
+  /** Origins $populate may read patient data from for this client (with the operation scope). */
+  fhirServers: string[];
   keys: KeySource;
 }
 
@@ -32,7 +35,7 @@ export class RegistryError extends Error {
 /** Keys of one client: inline, or fetched from its registered JWKS URL (cached, refetched on an unknown kid). */
 export class KeySource {
   private cached: { set: JWTVerifyGetKey; fetchedAt: number } | null = null;
-  private lastFetch = 0;
+  private lastFetch = -Infinity;
 
   constructor(
     private readonly jwks: JSONWebKeySet | undefined,
@@ -42,28 +45,29 @@ export class KeySource {
     if (jwks) this.cached = { set: createLocalJWKSet(jwks), fetchedAt: Infinity };
   }
 
+  /** Cache ages are durations, measured with the monotonic timer (performance.now), not the wall clock. */
   private async fetchSet(): Promise<JWTVerifyGetKey> {
     if (!this.jwksUrl) throw new RegistryError('no keys registered');
-    this.lastFetch = Date.now();
+    this.lastFetch = performance.now();
     const res = await guardedGet(new URL(this.jwksUrl), {
       headers: { Accept: 'application/json' }, timeoutMs: 3000, maxBytes: 256 * 1024, policy: this.policy, allowedOrigins: [new URL(this.jwksUrl).origin],
     });
     if (res.status !== 200) throw new RegistryError(`JWKS ${this.jwksUrl} answered HTTP ${res.status}`);
     const set = createLocalJWKSet(JSON.parse(res.body) as JSONWebKeySet);
-    this.cached = { set, fetchedAt: Date.now() };
+    this.cached = { set, fetchedAt: performance.now() };
     return set;
   }
 
   /** A key resolver for jose.jwtVerify. */
   resolver(): JWTVerifyGetKey {
     return async (header, token) => {
-      const stale = this.cached && this.jwksUrl && Date.now() - this.cached.fetchedAt > 10 * 60_000;
+      const stale = this.cached && this.jwksUrl && performance.now() - this.cached.fetchedAt > 10 * 60_000;
       const set = this.cached && !stale ? this.cached.set : await this.fetchSet();
       try {
         return await set(header, token);
       } catch (e) {
         // Key rotation: refetch once (at most every 30 s) when the kid is unknown.
-        if (this.jwksUrl && Date.now() - this.lastFetch > 30_000) return (await this.fetchSet())(header, token);
+        if (this.jwksUrl && performance.now() - this.lastFetch > 30_000) return (await this.fetchSet())(header, token);
         throw e;
       }
     };
@@ -75,6 +79,18 @@ function checkAlgorithms(algs: unknown, who: string): string[] {
   if (!Array.isArray(algs) || algs.length === 0) throw new RegistryError(`${who}: algorithms must be a non-empty array`);
   for (const a of algs) if (!ASYMMETRIC.has(String(a))) throw new RegistryError(`${who}: algorithm ${a} is not an asymmetric JWS algorithm`);
   return algs.map(String);
+}
+
+function origins(value: unknown, who: string): string[] {
+  const list = value ?? [];
+  if (!Array.isArray(list)) throw new RegistryError(`${who}: fhirServers must be an array of origins`);
+  return list.map((o) => {
+    try {
+      return new URL(String(o)).origin;
+    } catch {
+      throw new RegistryError(`${who}: fhirServers entry ${String(o)} is not a URL`);
+    }
+  });
 }
 
 function keySource(entry: Record<string, unknown>, who: string, policy: OutboundPolicy): KeySource {
@@ -108,12 +124,10 @@ export class ClientRegistry {
   addCdsClient(entry: Record<string, unknown>): CdsClient {
     const iss = entry.iss;
     if (typeof iss !== 'string' || !iss) throw new RegistryError('cdsClients: "iss" is required');
-    const fhirServers = (entry.fhirServers as unknown[] | undefined) ?? [];
-    if (!Array.isArray(fhirServers)) throw new RegistryError(`${iss}: fhirServers must be an array of origins`);
     const client: CdsClient = {
       iss,
       algorithms: checkAlgorithms(entry.algorithms, iss),
-      fhirServers: fhirServers.map((o) => new URL(String(o)).origin),
+      fhirServers: origins(entry.fhirServers, iss),
       keys: keySource(entry, iss, this.policy),
     };
     this.cds.set(iss, client);
@@ -125,7 +139,7 @@ export class ClientRegistry {
     if (typeof clientId !== 'string' || !clientId) throw new RegistryError('dtrClients: "clientId" is required');
     const scopes = entry.scopes;
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw new RegistryError(`${clientId}: scopes must be an array of strings`);
-    const client: DtrClient = { clientId, scopes: scopes as string[], keys: keySource(entry, clientId, this.policy) };
+    const client: DtrClient = { clientId, scopes: scopes as string[], fhirServers: origins(entry.fhirServers, clientId), keys: keySource(entry, clientId, this.policy) };
     this.dtr.set(clientId, client);
     return client;
   }

@@ -25,6 +25,12 @@ if (pgUrl) {
     return openAuditStore(pgUrl, { schema });
   }]);
 } else {
+  // Said in the test output, not only in the skip count: a green run without PostgreSQL has not tested it.
+  console.warn(
+    'PostgreSQL audit store tests SKIPPED: TEST_DATABASE_URL is not set. To run them against a local server:\n' +
+      '  TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE npm test\n' +
+      '(the user needs CREATE on that database: each run makes its own schema). .ci/run starts PostgreSQL and sets it.',
+  );
   it.skip('PostgreSQL audit store (set TEST_DATABASE_URL to run it)', () => undefined);
 }
 
@@ -73,6 +79,28 @@ describe.each(engines)('%s audit store', (_name, open) => {
     expect(await store.findHookCalls(c.hookInstance)).toEqual([]);
   });
 
+  it('a stored response is read by its owner and by an auditor, by no one else', async () => {
+    const qr = { resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } } as const;
+    const a = await store.saveResponse(qr, { resourceType: 'Parameters' }, 'client-a');
+    const anonymous = await store.saveResponse(qr, { resourceType: 'Parameters' }, '');
+    expect(await store.getResponse(a, { all: false, owner: 'client-b' })).toBeUndefined();
+    expect(await store.getResponse(a, { all: false, owner: '' })).toBeUndefined();
+    expect((await store.getResponse(a, { all: true }))?.response.id).toBe(a);
+    expect(await store.getResponse(anonymous, { all: false, owner: 'client-a' })).toBeUndefined();
+    expect((await store.getResponse(anonymous, { all: false, owner: '' }))?.response.id).toBe(anonymous);
+  });
+
+  it('keeps the audience of a claimed jti (CDS_JTI_REUSE) and sweeps expired claims', async () => {
+    const jti = randomUUID();
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    expect(await store.claimJti('iss', jti, exp, 'https://payer.test/cds-services/crd-order-sign')).toBe(true);
+    expect(await store.findJti('iss', jti)).toEqual({ exp, aud: 'https://payer.test/cds-services/crd-order-sign' });
+    const old = randomUUID();
+    expect(await store.claimJti('iss', old, Math.floor(Date.now() / 1000) - 7200)).toBe(true);
+    await store.claimJti('iss', randomUUID(), exp);
+    expect(await store.findJti('iss', old)).toBeUndefined();
+  });
+
   it('claims a jti once', async () => {
     const jti = randomUUID();
     const exp = Math.floor(Date.now() / 1000) + 300;
@@ -82,8 +110,8 @@ describe.each(engines)('%s audit store', (_name, open) => {
   });
 
   it('stores responses, DTR events and feedback', async () => {
-    const id = await store.saveResponse({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } }, { resourceType: 'Parameters' });
-    expect((await store.getResponse(id))?.response.id).toBe(id);
+    const id = await store.saveResponse({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/p1' } }, { resourceType: 'Parameters' }, 'client-a');
+    expect((await store.getResponse(id, { all: false, owner: 'client-a' }))?.response.id).toBe(id);
     await store.recordDtrEvent({ kind: 'determination', clientId: 'c', patientId: 'Patient/p1', detail: { decision: 'pended' } });
     expect((await store.recentDtrEvents('determination', 1))[0].detail).toEqual({ decision: 'pended' });
     await store.recordFeedback({ serviceId: 's', clientIss: 'i', cardUuid: randomUUID(), outcome: 'accepted', body: {} });

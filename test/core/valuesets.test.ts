@@ -57,7 +57,7 @@ describe('value sets', () => {
     const byUrl = new Map(valueSets.map((vs) => [vs.url, vs] as const));
     for (const url of referenced) {
       const vs = byUrl.get(url) as ValueSet;
-      expect(vs).toBeDefined();
+      expect({ url, found: vs?.url }).toEqual({ url, found: url });
       expect(vs.expansion?.contains?.length).toBeGreaterThan(0);
       expect(vs.expansion?.total).toBe(vs.expansion?.contains?.length);
     }

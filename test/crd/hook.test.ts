@@ -1,19 +1,30 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import type { Extension, FhirResource, MedicationRequest } from 'fhir/r4';
 import { CRD } from '../../src/constants';
+import { criterionTitle } from '../../src/core/criteria';
+import { ROOT } from '../../src/paths';
+import { PA_SUMMARY } from '../../src/crd/cards';
 import type { Card, HookResponse, Link, SystemAction } from '../../src/crd/types';
-import { loadScenarios, type ScenarioFile } from '../corpus';
+import { fixedClock } from '../../src/core/clock';
+import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { fullPrefetch, orderSignRequest, searchset, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
 
 let t: TestApp;
+/** The same service on a plan where Kineret is non-preferred (KINERET_NON_PREFERRED), for the scenarios written for one. */
+let nonPreferred: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' });
+  nonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', KINERET_NON_PREFERRED: 'true' }, { clock: fixedClock(corpusDate()) });
+  // The service evaluates at its clock's today: the corpus's own date, whatever the day the suite runs.
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' }, { clock: fixedClock(corpusDate()) });
 });
 afterAll(async () => {
   await t.services.store.close();
+  await nonPreferred.services.store.close();
 });
 const scenarios = loadScenarios();
 const byName = (name: string): ScenarioFile => scenarios.find((s) => s.name === name)!;
@@ -37,12 +48,12 @@ function checkResponseShape(body: HookResponse): void {
     expect(card.summary.length).toBeLessThanOrEqual(139);
     expect(card.summary.length).toBeGreaterThan(0);
     expect(['info', 'warning', 'critical']).toContain(card.indicator);
-    expect(card.source.label).toBeTruthy();
+    expect(card.source.label).toBe('Molina Healthcare');
     expect(card.source.topic?.system).toBe(CRD.tempCodeSystem);
-    expect(card.source.topic?.code).toBeTruthy();
+    expect(['coverage-info', 'guideline']).toContain(card.source.topic?.code);
     for (const link of (card.links ?? []) as Link[]) {
       expect(['absolute', 'smart']).toContain(link.type);
-      expect(link.label).toBeTruthy();
+      expect(['Complete the Kineret prior authorization documentation (DTR)', 'Kineret (anakinra) coverage guideline']).toContain(link.label);
       expect(() => new URL(link.url)).not.toThrow();
       if (link.type === 'absolute') expect(link.appContext).toBeUndefined();
     }
@@ -64,8 +75,9 @@ describe('discovery', () => {
     expect(res.status).toBe(200);
     const ids = res.body.services.map((s: { id: string; hook: string }) => `${s.id}:${s.hook}`);
     expect(ids).toEqual(['crd-order-sign:order-sign', 'crd-order-select:order-select']);
+    const declared = JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: unknown[] };
+    expect(res.body).toEqual(declared);
     for (const s of res.body.services) {
-      expect(s.description).toBeTruthy();
       for (const template of Object.values(s.prefetch ?? {}) as string[]) {
         for (const token of template.match(/\{\{[^}]*\}\}/g) ?? []) {
           expect(['{{context.patientId}}', '{{context.userId}}', '{{context.encounterId}}', '{{userPractitionerId}}',
@@ -88,21 +100,26 @@ describe('discovery', () => {
 
 describe('order-sign over the corpus (full prefetch)', () => {
   it.each(scenarios.map((s) => [s.name, s] as const))('%s', async (_n, s) => {
-    const res = await post('/cds-services/crd-order-sign', orderSignRequest(s));
+    const res = await (s.options?.nonPreferred ? nonPreferred : t).post('/cds-services/crd-order-sign', orderSignRequest(s));
     expect(res.status).toBe(200);
     const body = res.body as HookResponse;
     checkResponseShape(body);
-    const pa = body.cards.find((c) => c.summary === 'Prior authorization required for Kineret (anakinra)')!;
-    expect(pa).toBeDefined();
+    const failingTitles = Object.entries(s.record.criteria).filter(([, st]) => st === 'not-met').map(([code]) => criterionTitle(code));
+    const cut = (t: string) => (t.length <= 139 ? t : `${t.slice(0, 138)}…`);
+    expect(body.cards.map((c) => c.summary)).toEqual([
+      PA_SUMMARY,
+      ...(failingTitles.length ? [cut(`Kineret (anakinra) policy criteria not met: ${failingTitles.join(', ')}`)] : []),
+    ]);
+    const pa = body.cards[0];
     expect(pa.indicator).toBe('info');
     const smart = pa.links!.find((l) => l.type === 'smart')!;
     expect(new URLSearchParams(smart.appContext).get('order')).toBe('MedicationRequest/kineret-order');
     expect(pa.links!.some((l) => l.type === 'absolute' && l.url === 'http://cds.test/policy/kineret-anakinra')).toBe(true);
-    // The card states every criterion the record decides, as the determination does.
-    for (const [code, status] of Object.entries(s.record.criteria)) {
-      expect(pa.detail).toContain(status === 'not-met' ? '**not met**' : status);
-      void code;
-    }
+    // The card states every criterion, with the status the corpus expects from the record, as the determination does.
+    const rows = pa.detail!.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Criterion |'))
+      .map((l) => l.split(/(?<!\\)\|/).map((cell) => cell.trim()))
+      .map((cells) => [cells[1], cells[2]] as const);
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(s.record.criteria).map(([code, st]) => [criterionTitle(code), st === 'not-met' ? '**not met**' : st])));
     const failing = Object.entries(s.record.criteria).filter(([, st]) => st === 'not-met');
     const warning = body.cards.find((c) => c.indicator === 'warning');
     expect(Boolean(warning)).toBe(failing.length > 0);
@@ -126,9 +143,9 @@ describe('order-sign over the corpus (full prefetch)', () => {
     expect(sub(info, 'pa-needed')[0].valueCode).toBe('auth-needed');
     expect(sub(info, 'doc-needed')[0].valueCode).toBe('clinical');
     expect(sub(info, 'doc-purpose')[0].valueCode).toBe('withpa');
-    expect(sub(info, 'reason')[0].valueCodeableConcept?.text).toBeTruthy();
+    expect(sub(info, 'reason')[0].valueCodeableConcept).toEqual({ text: 'Kineret (anakinra) requires prior authorization under the Molina Healthcare Kineret coverage guideline; clinical documentation is collected through DTR.' });
     expect(sub(info, 'questionnaire')[0].valueCanonical).toBe('http://cds.test/fhir/Questionnaire/kineret-pa|1.0.0');
-    expect(sub(info, 'date')[0].valueDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(sub(info, 'date')[0].valueDate).toBe(s.evaluationDate);
     expect(sub(info, 'coverage-assertion-id')).toHaveLength(1);
     expect(sub(info, 'coverage-assertion-id')[0].valueString).toMatch(UUID);
     for (const once of ['coverage', 'covered', 'date', 'coverage-assertion-id']) expect(sub(info, once)).toHaveLength(1);
@@ -193,20 +210,6 @@ describe('order-sign behaviour', () => {
         }
         if (name === 'operationOutcome') expect(stub.requests.every((u) => u.startsWith('/fhir/MedicationRequest?') || u.startsWith('/fhir/Organization/'))).toBe(true);
       }
-    } finally {
-      await stub.close();
-    }
-  });
-
-  it('uses prefetch values for their content, whatever the client named its keys', async () => {
-    const stub = await startFhirStub([]);
-    t.allowFhirServer(stub.url);
-    try {
-      const everything = searchset(record.filter((r) => r.resourceType !== 'Patient'));
-      const patient = record.find((r) => r.resourceType === 'Patient');
-      const res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: { patientResource: patient, clientBundle: everything }, fhirServer: stub.url }));
-      expect(res.status).toBe(200);
-      expect(res.body.cards.some((c: Card) => c.indicator === 'warning')).toBe(true);
     } finally {
       await stub.close();
     }
@@ -303,7 +306,9 @@ describe('order-select', () => {
     expect(res.body.cards).toHaveLength(1);
     expect(res.body.cards[0].indicator).toBe('info');
     // A CRD "Instructions" card: detail, no links, no suggestions.
-    expect(res.body.cards[0].detail).toBeTruthy();
+    expect(res.body.cards[0].detail).toBe('Kineret (anakinra) needs prior authorization under the Molina Healthcare Kineret coverage guideline. '
+      + 'When the order is signed you will see what the record already shows and can complete the documentation.\n\n'
+      + 'Order: 0\\.67 ML anakinra 149 MG/ML Prefilled Syringe (MedicationRequest/kineret-order).');
     expect(res.body.cards[0].links).toBeUndefined();
     expect(res.body.cards[0].suggestions).toBeUndefined();
     expect(JSON.stringify(res.body)).not.toContain('doc-needed');
@@ -314,8 +319,9 @@ describe('order-select', () => {
 
 describe('errors', () => {
   const valid = orderSignRequest(byName('ra-mtx-failure-approved'));
-  it('unparsable JSON is 400 with a JSON body', async () => {
-    const res = await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json').send('{"hook": ');
+  it('unparsable JSON is 400 with a JSON body (from an authenticated client: nothing is parsed before)', async () => {
+    const res = await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'application/json')
+      .set('Authorization', `Bearer ${await t.cdsJwt('/cds-services/crd-order-sign')}`).send('{"hook": ');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid-json');
   });
@@ -345,7 +351,8 @@ describe('errors', () => {
   });
   it('an unknown service is 404; a non-JSON content type is 415', async () => {
     expect((await post('/cds-services/nope', valid)).status).toBe(404);
-    expect((await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').send('hi')).status).toBe(415);
+    const token = await t.cdsJwt('/cds-services/crd-order-sign');
+    expect((await request(t.app).post('/cds-services/crd-order-sign').set('Content-Type', 'text/plain').set('Authorization', `Bearer ${token}`).send('hi')).status).toBe(415);
   });
 });
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { codesFor, dataRequirementsFromElm } from '../../src/core/data-requirements';
 import { loadContent } from '../../src/core/engine';
-import { PATIENT_SCOPED_TYPES, REFERENCE_FOLLOWED_TYPES, queriesFor, typeOfQuery } from '../../src/crd/patient-data';
+import { PATIENT_SEARCH_PARAM, planPatientQueries, REFERENCE_FOLLOWED_TYPES } from '../../src/core/query-plan';
+import { typeOfQuery } from '../../src/crd/patient-data';
 import type { ServiceDefinition } from '../../src/crd/types';
 import { ROOT } from '../../src/paths';
 
@@ -35,8 +36,8 @@ describe('data requirements derived from the ELM', () => {
       return !req.unfiltered && needed.every((c) => codes.has(c));
     });
     let byQuery = false;
-    if ((PATIENT_SCOPED_TYPES as readonly string[]).includes(type)) {
-      const queries = queriesFor(type, 'p1', req, content.valueSets);
+    if (type === 'Patient' || PATIENT_SEARCH_PARAM[type]) {
+      const queries = planPatientQueries([req], content.valueSets, 'p1').queries;
       const queried = new Set(
         queries.flatMap((q) => {
           const codes = templateCodes(decodeURIComponent(q.path));
@@ -45,14 +46,14 @@ describe('data requirements derived from the ELM', () => {
       );
       byQuery = queried.has('*') || needed.every((c) => queried.has(c));
     } else {
-      byQuery = (REFERENCE_FOLLOWED_TYPES as readonly string[]).includes(type);
+      byQuery = REFERENCE_FOLLOWED_TYPES.includes(type);
     }
     expect({ type, covered: byPrefetch || byQuery }).toEqual({ type, covered: true });
   });
 
   it('fallback queries are code-filtered where the CQL filters by code', () => {
     const obs = requirements.find((r) => r.type === 'Observation')!;
-    const queries = queriesFor('Observation', 'p1', obs, content.valueSets);
+    const queries = planPatientQueries([obs], content.valueSets, 'p1').queries;
     expect(queries.every((q) => q.path.includes('&code='))).toBe(true);
     expect(decodeURIComponent(queries[0].path)).toContain('http://loinc.org|29463-7');
   });

@@ -5,8 +5,8 @@
  * the package and the determination.
  */
 import type { Library, Parameters, Questionnaire, QuestionnaireResponse, ValueSet } from 'fhir/r4';
-import { EXT } from '../../src/dtr/populate';
-import { queriesFor, referenceQueries } from '../../web/dtr/data';
+import { DTR } from '../../src/constants';
+import { planReferenceQueries, recordQueries } from '../../web/dtr/data';
 import { readDetermination } from '../../web/dtr/determination';
 import { launchFromToken, parseAppContext } from '../../web/dtr/launch-context';
 import { authorOf, markOrigins, originOf, originsByLinkId } from '../../web/dtr/origin';
@@ -14,7 +14,7 @@ import { elmOf, mainLibraryName, readPackage } from '../../web/dtr/package';
 import { forRendering } from '../../web/dtr/render-hints';
 import { documents, latest, toDtrResponse } from '../../web/dtr/response';
 
-const auto = { url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: 'auto' }] };
+const auto = { url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: 'auto' }] };
 const prescriber = { reference: 'Practitioner/dr', role: 'doctor' };
 
 function qr(items: QuestionnaireResponse['item']): QuestionnaireResponse {
@@ -45,13 +45,13 @@ describe('information-origin of each answer', () => {
 
   test('changing an answer back to what the record gave makes it auto again', () => {
     const current = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 72 }] }] }]);
-    const loaded = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 80, extension: [{ url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: 'override' }] }] }] }] }]);
+    const loaded = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 80, extension: [{ url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: 'override' }] }] }] }] }]);
     const marked = markOrigins({ current, loaded, auto: population, author: prescriber });
     expect(originOf(marked.item![0].item![0].answer![0])).toBe('auto');
   });
 
   test('a resumed answer the clinician did not touch keeps its origin, even if the record now says otherwise', () => {
-    const resumed = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 70, extension: [{ url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: 'override' }] }] }] }] }]);
+    const resumed = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 70, extension: [{ url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: 'override' }] }] }] }] }]);
     const current = qr([{ linkId: 'dosing', item: [{ linkId: 'weight-kg', answer: [{ valueDecimal: 70 }] }] }]);
     const marked = markOrigins({ current, loaded: resumed, auto: population, author: prescriber });
     expect(originOf(marked.item![0].item![0].answer![0])).toBe('override');
@@ -77,7 +77,7 @@ describe('patient data queries from the Libraries dataRequirement', () => {
   };
 
   test('code filters come from the expansions (in chunks), unfiltered types are read whole, others by reference', () => {
-    const { queries, byReference, unsupported } = queriesFor([library], valueSets, 'p 1');
+    const { queries, byReference, unsupported } = recordQueries([library], valueSets, 'p 1');
     const paths = queries.map((q) => q.path);
     expect(paths).toContain('Patient/p%201');
     expect(paths).toContain('MedicationRequest?patient=p%201');
@@ -92,16 +92,16 @@ describe('patient data queries from the Libraries dataRequirement', () => {
 
   test('a value set the package does not expand cannot narrow the search', () => {
     const lib: Library = { ...library, dataRequirement: [{ type: 'Condition', codeFilter: [{ path: 'code', valueSet: 'http://x/ValueSet/missing' }] }] };
-    expect(queriesFor([lib], valueSets, 'p').queries.map((q) => q.path)).toEqual(['Condition?patient=p']);
+    expect(recordQueries([lib], valueSets, 'p').queries.map((q) => q.path)).toEqual(['Condition?patient=p']);
   });
 
   test('payer, medication and prescriber role are followed from the references that lead to them', () => {
-    const follow = referenceQueries(
+    const follow = planReferenceQueries(
       [
         { resourceType: 'Coverage', id: 'c', status: 'active', beneficiary: { reference: 'Patient/p' }, payor: [{ reference: 'Organization/payer' }] },
         { resourceType: 'MedicationStatement', id: 'm', status: 'active', subject: { reference: 'Patient/p' }, medicationReference: { reference: 'Medication/mtx' } },
       ],
-      { resourceType: 'MedicationRequest', id: 'o', status: 'draft', intent: 'order', subject: { reference: 'Patient/p' }, requester: { reference: 'Practitioner/dr' } },
+      [{ resourceType: 'MedicationRequest', id: 'o', status: 'draft', intent: 'order', subject: { reference: 'Patient/p' }, requester: { reference: 'Practitioner/dr' } }],
       ['Organization', 'Medication', 'PractitionerRole'],
     );
     expect(follow.map((q) => q.path).sort()).toEqual(['Medication/mtx', 'Organization/payer', 'PractitionerRole?practitioner=dr']);
@@ -167,7 +167,7 @@ describe('package, response and determination', () => {
   test('the saved response keeps the DTR envelope; a response on the EHR is resumed only for the same questionnaire and order', () => {
     const envelope: QuestionnaireResponse = {
       resourceType: 'QuestionnaireResponse', status: 'in-progress', questionnaire: 'http://p/fhir/Questionnaire/kineret-pa|1.0.0',
-      extension: [{ url: EXT.qrContext, valueReference: { reference: 'Coverage/c' } }, { url: EXT.qrContext, valueReference: { reference: 'MedicationRequest/o' } }],
+      extension: [{ url: DTR.qrContext, valueReference: { reference: 'Coverage/c' } }, { url: DTR.qrContext, valueReference: { reference: 'MedicationRequest/o' } }],
       subject: { reference: 'Patient/p' },
     };
     const out = toDtrResponse(qr([{ linkId: 'a', answer: [{ valueBoolean: true }] }]), envelope, { author: 'Practitioner/dr', status: 'completed', now: '2026-01-01T00:00:00Z' });

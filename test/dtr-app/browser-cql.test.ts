@@ -12,7 +12,8 @@ import { populate } from '../../src/dtr/populate';
 import { BrowserEvaluator, criteriaOf } from '../../web/dtr/cql';
 import { evidenceFor } from '../../web/dtr/evidence';
 import { mainLibraryName, readPackage, type QuestionnairePackage } from '../../web/dtr/package';
-import { loadScenarios, type ScenarioFile } from '../corpus';
+import { fixedClock } from '../../src/core/clock';
+import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 
@@ -30,7 +31,7 @@ let evaluator: BrowserEvaluator;
 const scenarios = loadScenarios().filter((s) => SAMPLE.includes(s.name));
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({}, { clock: fixedClock(corpusDate()) });
   const first = splitScenario(scenarios[0]);
   const coverage = first.record.find((r) => r.resourceType === 'Coverage')!;
   const result = await questionnairePackage(

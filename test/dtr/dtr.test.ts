@@ -8,10 +8,12 @@ import { CRITERIA_CODE_SYSTEM, DTR } from '../../src/constants';
 import { CRITERIA_CODE_SYSTEM_RESOURCE } from '../../src/core/criteria';
 import type { Answer } from '../../src/core/types';
 import { flattenAnswers } from '../../src/dtr/answers';
-import { EXT, parseCqlIdentifier, populate } from '../../src/dtr/populate';
-import { CQL_DIR } from '../../src/paths';
-import { loadScenarios, type ScenarioFile } from '../corpus';
+import { parseCqlIdentifier, populate } from '../../src/dtr/populate';
+import { CQL_DIR, QUESTIONNAIRE_DIR } from '../../src/paths';
+import { fixedClock } from '../../src/core/clock';
+import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { orderSignRequest, splitScenario } from '../hook-requests';
+import { answer as answerResponse, items, populateScenario as populateResponse, responseItems } from '../support/responses';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 
@@ -21,8 +23,8 @@ let tNonPreferred: TestApp;
 let services: TestApp['services'];
 let q: Questionnaire;
 beforeAll(async () => {
-  t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' });
-  tNonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test', KINERET_NON_PREFERRED: 'true' });
+  t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' }, { clock: fixedClock(corpusDate()) });
+  tNonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test', KINERET_NON_PREFERRED: 'true' }, { clock: fixedClock(corpusDate()) });
   services = t.services;
   q = services.content.questionnaire;
 });
@@ -34,47 +36,10 @@ const scenarios = loadScenarios();
 const fhirPost = (p: string, body: unknown) => t.fhirPost(p, body);
 const get = (p: string, query?: Record<string, string | number>) => t.fhirGet(p, query);
 
-function items(list: QuestionnaireItem[] | undefined): QuestionnaireItem[] {
-  return (list ?? []).flatMap((i) => [i, ...items(i.item)]);
-}
-function responseItems(list: QuestionnaireResponseItem[] | undefined): QuestionnaireResponseItem[] {
-  return (list ?? []).flatMap((i) => [i, ...responseItems(i.item), ...(i.answer ?? []).flatMap((a) => responseItems(a.item))]);
-}
-
 /** The app for the scenario's plan: one that lists Kineret as non-preferred, or the default. */
 const appFor = (s: ScenarioFile): TestApp => (s.options?.nonPreferred ? tNonPreferred : t);
-
-async function populateScenario(s: ScenarioFile): Promise<QuestionnaireResponse> {
-  const { order } = splitScenario(s);
-  const { response } = await populate({
-    questionnaire: appFor(s).services.content.questionnaire,
-    context: { patient: `Patient/${splitScenario(s).patientId}`, coverage: 'Coverage/cov', order: `MedicationRequest/${order.id}` },
-    evaluate: () => services.engine.evaluateLibraries(s.bundle, { evaluationDate: s.evaluationDate, ...s.options }),
-  });
-  return response;
-}
-
-/** Writes scripted clinician answers into a response, the way a form would. */
-function answer(qr: QuestionnaireResponse, answers: Answer[]): QuestionnaireResponse {
-  const out = structuredClone(qr);
-  const all = responseItems(out.item);
-  for (const a of answers) {
-    const docChild = all.find((i) => i.linkId === `${a.linkId}.text`);
-    const target = docChild && a.valueString !== undefined ? docChild : a.hasAttachment ? all.find((i) => i.linkId === `${a.linkId}.file`) : all.find((i) => i.linkId === a.linkId);
-    expect({ linkId: a.linkId, found: Boolean(target) }).toEqual({ linkId: a.linkId, found: true });
-    const originExt = [{ url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: a.origin ?? 'manual' }, { url: 'author', extension: [{ url: 'practitioner', valueReference: { reference: 'Practitioner/dr-rheum' } }] }] }];
-    const values =
-      a.valueCodes?.map((code) => ({ valueCoding: { code } })) ??
-      (a.valueCode !== undefined ? [{ valueCoding: { code: a.valueCode } }]
-        : a.valueBoolean !== undefined ? [{ valueBoolean: a.valueBoolean }]
-        : a.valueDecimal !== undefined ? [{ valueDecimal: a.valueDecimal }]
-        : a.hasAttachment ? [{ valueAttachment: { contentType: 'application/pdf', data: 'JVBERi0=' } }]
-        : [{ valueString: a.valueString }]);
-    target!.answer = values.map((v) => ({ ...v, extension: originExt })) as never;
-  }
-  out.status = 'completed';
-  return out;
-}
+const populateScenario = (s: ScenarioFile) => populateResponse(services.engine, appFor(s).services.content.questionnaire, s);
+const answer = (qr: QuestionnaireResponse, answers: Answer[]) => answerResponse(q, qr, answers);
 
 describe('the Questionnaire', () => {
   let all: QuestionnaireItem[];
@@ -90,7 +55,9 @@ describe('the Questionnaire', () => {
     expect(q.meta?.profile).toContain(DTR.stdQuestionnaireProfile);
     expect(q.url).toBe('http://payer.test/fhir/Questionnaire/kineret-pa');
     expect(q.subjectType).toEqual(['Patient']);
-    expect(q.effectivePeriod?.start).toBeTruthy();
+    const source = JSON.parse(readFileSync(path.join(QUESTIONNAIRE_DIR, 'kineret-pa.json'), 'utf8')) as Questionnaire;
+    expect(q.effectivePeriod).toEqual(source.effectivePeriod);
+    expect(q.effectivePeriod?.start).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(q.version).toBe('1.0.0');
     const lib = q.extension!.find((e) => e.url === DTR.cqfLibrary)!.valueCanonical;
     expect(services.content.libraries.map((l) => l.url)).toContain(lib);
@@ -240,7 +207,8 @@ describe('$questionnaire-package', () => {
   });
 
   it('malformed JSON on /fhir is a 400 OperationOutcome', async () => {
-    const res = await request(t.app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json').send('{');
+    const res = await request(t.app).post('/fhir/Questionnaire/$questionnaire-package').set('Content-Type', 'application/fhir+json')
+      .set('Authorization', `Bearer ${await t.dtrToken()}`).send('{');
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
@@ -352,12 +320,13 @@ describe('population and determination over the corpus', () => {
 
   it('the determination and the CRD card agree on every criterion the record decides', async () => {
     for (const s of scenarios) {
-      const hook = await t.post('/cds-services/crd-order-sign', orderSignRequest(s));
+      const hook = await appFor(s).post('/cds-services/crd-order-sign', orderSignRequest(s));
       const qr = await populateScenario(s);
-      const det = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+      const det = await appFor(s).fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
         resourceType: 'Parameters',
         parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }],
       });
+      expect({ scenario: s.name, status: det.status, body: det.status === 200 ? null : det.body }).toEqual({ scenario: s.name, status: 200, body: null });
       const card = hook.body.cards[0].detail as string;
       for (const c of (det.body as Parameters).parameter!.filter((p) => p.name === 'criterion')) {
         const display = c.part!.find((x) => x.name === 'code')!.valueCoding!.display!;
@@ -386,24 +355,44 @@ describe('population and determination over the corpus', () => {
     expect(override.find((x) => x.name === 'source')!.valueCode).toBe('clinician');
   });
 
-  it('POST /fhir/QuestionnaireResponse stores a completed response and answers 201 with its determination available', async () => {
+  it('POST /fhir/QuestionnaireResponse with its record (Parameters: response, data) stores it, and its determination is the one of that record', async () => {
+    const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+    const qr = answer(await populateScenario(s), s.answers!);
+    expect(qr.status).toBe('completed');
+    const res = await fhirPost('/fhir/QuestionnaireResponse', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }] });
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
+    const id = res.body.id;
+    expect(res.body).toMatchObject({ resourceType: 'QuestionnaireResponse', id, status: 'completed', subject: qr.subject });
+    const det = await get(`/fhir/QuestionnaireResponse/${id}/$determination`);
+    expect(det.status).toBe(200);
+    // The same as $evaluate with that record at the same date: approved (the stub Patient once made it pended).
+    const evaluated = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }] });
+    expect(det.body).toEqual(evaluated.body);
+    expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBe('approved');
+    expect((await get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+  });
+
+  it('a response stored without its record says it has no determination instead of evaluating a stub', async () => {
     const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
     const qr = answer(await populateScenario(s), s.answers!);
     const res = await fhirPost('/fhir/QuestionnaireResponse', qr);
     expect(res.status).toBe(201);
-    expect(res.headers.location).toMatch(/^http:\/\/payer\.test\/fhir\/QuestionnaireResponse\/[0-9a-f-]+\/_history\/1$/);
-    const id = res.body.id;
-    const det = await get(`/fhir/QuestionnaireResponse/${id}/$determination`);
-    expect(det.status).toBe(200);
-    expect(det.body.parameter.find((p: { name: string }) => p.name === 'decision').valueCode).toBeDefined();
-    expect((await get(`/fhir/QuestionnaireResponse/${id}`)).body.id).toBe(id);
+    const det = await get(`/fhir/QuestionnaireResponse/${res.body.id}/$determination`);
+    expect(det.status).toBe(404);
+    expect(det.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found',
+      diagnostics: 'no determination: the response was stored without the patient\'s record; submit it as Parameters with "response" and "data", or use $evaluate' }] });
   });
 
-  it('$evaluate rejects malformed input with an OperationOutcome', async () => {
-    expect((await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [] })).status).toBe(400);
-    const bad = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: { resourceType: 'QuestionnaireResponse', status: 'completed' } }] });
-    expect(bad.status).toBe(422);
-    expect(bad.body.resourceType).toBe('OperationOutcome');
+  it('$evaluate without a response, or without the record, is a 400 naming the missing parameter', async () => {
+    const none = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [] });
+    expect(none.status).toBe(400);
+    expect(none.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'required', diagnostics: 'parameter "response" (a QuestionnaireResponse) is required' }] });
+    const s = scenarios.find((x) => x.name === 'ra-mtx-failure-approved')!;
+    const noData = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: await populateScenario(s) }] });
+    expect(noData.status).toBe(400);
+    expect(noData.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'required',
+      diagnostics: 'parameter "data" (a Bundle with the patient\'s record) is required: the determination is evaluated against that record' }] });
   });
 
   it('$populate fills a response from a data Bundle, SDC style', async () => {
@@ -433,9 +422,9 @@ describe('population never throws on odd data', () => {
   it('reports a failed evaluation and an unknown definition as issues', async () => {
     const broken = structuredClone(q);
     (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPrefill".NoSuchDefinition';
-    const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, evaluate: async () => { throw new Error('boom'); } });
+    const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, now: '2026-11-28T12:00:00Z', evaluate: async () => { throw new Error('boom'); } });
     expect(failing.outcome.issue.some((i) => i.severity === 'error' && /boom/.test(i.diagnostics!))).toBe(true);
-    const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' },
+    const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' }, now: '2026-11-28T12:00:00Z',
       evaluate: async () => ({ KineretPrefill: { Indication: 42, WeightKg: 'heavy' } }) });
     const msgs = odd.outcome.issue.map((i) => i.diagnostics);
     expect(msgs.some((d) => /NoSuchDefinition/.test(d!))).toBe(true);

@@ -11,17 +11,19 @@ import type { Bundle, Condition, Coverage, FhirResource, MedicationRequest } fro
 import request from 'supertest';
 import { createApp, createServices, type Services } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { systemClock } from '../../src/core/clock';
 import { SCENARIO_DIR } from '../../src/paths';
 import { SandboxAuthServer } from '../../src/sandbox/auth';
 import { loadCorpus } from '../../src/sandbox/corpus';
 import { createSandbox } from '../../src/sandbox';
 import { ClientRegistry } from '../../src/security/registry';
 import type { PreparedHookCall } from '../../src/sandbox/types';
+import { corpusDate } from '../corpus';
 
 jest.setTimeout(60_000);
 
 describe('the corpus as sandbox patients', () => {
-  const corpus = loadCorpus(SCENARIO_DIR);
+  const corpus = loadCorpus(SCENARIO_DIR, corpusDate());
 
   test('every scenario is a patient with its draft order; no two resources share an id; references follow the renaming', () => {
     expect(corpus.scenarios.length).toBeGreaterThan(50);
@@ -47,7 +49,7 @@ describe('the corpus as sandbox patients', () => {
 describe('development only', () => {
   test('neither the sandbox nor its authorization server starts with SANDBOX=off', async () => {
     const config = loadConfig({ SANDBOX: 'off', DATABASE_URL: ':memory:' } as NodeJS.ProcessEnv);
-    await expect(createSandbox(config, new ClientRegistry(config), [])).rejects.toThrow(/SANDBOX=off/);
+    await expect(createSandbox(config, new ClientRegistry(config), [], systemClock)).rejects.toThrow(/SANDBOX=off/);
     await expect(SandboxAuthServer.create({ sandbox: false, fhirBase: 'http://x/sandbox/fhir', authBase: 'http://x/sandbox/auth', apps: [] })).rejects.toThrow(/SANDBOX=off/);
   });
 
@@ -169,6 +171,36 @@ describe('the sandbox EHR with authentication on', () => {
     expect(updated.body.status).toBe('completed');
   });
 
+  test('the patient compartment holds on history, vread, _elements, includes and unsupported interactions (issue 15)', async () => {
+    const auth = `Bearer ${String((await appToken()).access_token)}`;
+    const get = (p: string) => api().get(`/sandbox/fhir/${p}`).set('Authorization', auth);
+    // Own history and vread work; another patient's are not found.
+    const own = await get('Patient/ra-mtx/_history');
+    expect(own.status).toBe(200);
+    expect(((own.body as Bundle).entry ?? []).length).toBeGreaterThan(0);
+    const version = (own.body as Bundle).entry![0].resource!.meta!.versionId!;
+    expect((await get(`Patient/ra-mtx/_history/${version}`)).status).toBe(200);
+    for (const p of ['Patient/ra-tnf/_history', 'Patient/ra-tnf/_history/1', 'Coverage/ra-tnf-cov/_history', 'MedicationRequest/ra-tnf-kineret-order/_history/1', 'Coverage/ra-tnf-cov']) {
+      const res = await get(p);
+      expect({ p, status: res.status }).toEqual({ p, status: 404 });
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+    // Type-level and system-level history, operations and _search are not served.
+    for (const p of ['Coverage/_history', '_history', 'Patient/ra-tnf/$everything', 'Patient/ra-mtx/$everything', 'Coverage/_search']) {
+      const status = (await get(p)).status;
+      expect({ p, refused: [404, 405].includes(status) }).toEqual({ p, refused: true });
+    }
+    // Searches cut down with _elements or widened with _include never show another patient's resources.
+    for (const q of ['Coverage?_elements=status', 'MedicationRequest?_elements=status,medicationCodeableConcept', 'Coverage?_revinclude=Coverage:payor', 'Patient?_id=ra-tnf', 'Coverage?patient=ra-tnf']) {
+      const res = await get(q);
+      expect(res.status).toBe(200);
+      const ids = ((res.body as Bundle).entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+      expect({ q, foreign: ids.filter((id) => /ra-tnf/.test(id)) }).toEqual({ q, foreign: [] });
+    }
+    // A malformed percent-encoding is a 400 OperationOutcome, not a crash.
+    expect((await get('Patient/%E0')).status).toBe(400);
+  });
+
   test.each([true, false])('order-sign as the sandbox sends it (prefetch %s) is accepted with authentication on and answered with the PA card', async (prefetch) => {
     const prepared = (await api().post('/sandbox/api/order-sign').send({ patientId: 'ra-tnf', orderId: 'ra-tnf-kineret-order', prefetch })).body as PreparedHookCall;
     expect(prepared.serviceUrl).toBe(`${base}/cds-services/crd-order-sign`);
@@ -197,6 +229,6 @@ describe('the sandbox EHR with authentication on', () => {
   test('unexpected resources are never part of the seed', async () => {
     const bundles = await services.sandbox!.fhir.search('Patient', '');
     expect(bundles.every((p: FhirResource) => p.resourceType === 'Patient')).toBe(true);
-    expect(bundles.length).toBe(loadCorpus(SCENARIO_DIR).scenarios.length);
+    expect(bundles.length).toBe(loadCorpus(SCENARIO_DIR, corpusDate()).scenarios.length);
   });
 });

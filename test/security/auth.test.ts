@@ -226,3 +226,127 @@ describe('AUTH=off', () => {
     await services.store.close();
   });
 });
+
+describe('CDS JWT lifetime and jti reuse (issue 15 low finding; issue 17 item 3)', () => {
+  it('refuses a JWT living longer than CDS_JWT_MAX_LIFETIME_SECONDS (5 minutes by default), whatever iat says', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const century = await call(await sign({ exp: now + 100 * 365 * 86400 }));
+    expect(century.status).toBe(401);
+    expect(century.body.message).toMatch(/lifetime|expires more than/);
+    // A backdated iat does not buy a longer life: exp itself is bounded from now.
+    const backdated = await call(await sign({ iat: now - 30, exp: now + 3600 }));
+    expect(backdated.status).toBe(401);
+    expect((await call(await sign({ iat: now, exp: now + 300 }))).status).toBe(200);
+  });
+
+  it('keeps jti rows no longer than the bounded lifetime allows, with an index for the sweep', async () => {
+    const db = (t.services.store as unknown as { db: { prepare(sql: string): { all(): { name: string }[] } } }).db;
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jti_seen'").all().map((r) => r.name)).toContain('jti_seen_exp');
+  });
+
+  it('CDS_JTI_REUSE=allow accepts the same JWT again for the same service while it is valid, logs each reuse, and nothing else', async () => {
+    const lines: string[] = [];
+    const pino = (await import('pino')).default;
+    const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
+    const { createServices, createApp } = await import('../../src/app');
+    const { loadConfig } = await import('../../src/config');
+    const services = await createServices(loadConfig({ CDS_JTI_REUSE: 'allow', SANDBOX: 'off', DATABASE_URL: ':memory:', PUBLIC_BASE_URL: t.base } as NodeJS.ProcessEnv), { log });
+    expect(lines.some((l) => /CDS_JTI_REUSE=allow/.test(l))).toBe(true);
+    services.registry.addCdsClient({ iss: TEST_ISS, jwks: { keys: [await jwkOf()] }, fhirServers: [] });
+    const app = createApp(services);
+    const token = await sign();
+    const send = (p: string, tok = token) => request(app).post(p).set('Content-Type', 'application/json').set('Authorization', `Bearer ${tok}`).send(JSON.stringify(body()));
+    expect((await send(path)).status).toBe(200);
+    const before = lines.length;
+    // The same token with another body, twice: accepted and logged each time.
+    expect((await send(path)).status).toBe(200);
+    expect((await send(path)).status).toBe(200);
+    expect(lines.slice(before).filter((l) => /jti/.test(l) && /was used again/.test(l))).toHaveLength(2);
+    // The same jti for another service (another audience) is still a replay.
+    const jti = randomUUID();
+    expect((await send(path, await sign({ jti }))).status).toBe(200);
+    const elsewhere = await send('/cds-services/crd-order-select', await sign({ jti, aud: `${t.base}/cds-services/crd-order-select` }));
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.body.message).toMatch(/already used/);
+    await services.store.close();
+  });
+
+  it('refuses a replayed jti by default (t runs with the default)', async () => {
+    expect(t.services.config.cdsJtiReuse).toBe('refuse');
+    const token = await sign();
+    expect((await call(token)).status).toBe(200);
+    expect((await call(token)).status).toBe(401);
+  });
+});
+
+async function jwkOf() {
+  const { exportJWK } = await import('jose');
+  const { createPublicKey } = await import('node:crypto');
+  return { ...(await exportJWK(createPublicKey(t.privateKey as never))), kid: t.kid, alg: 'ES384' };
+}
+
+describe('wildcard SMART scopes (issue 17 item 5)', () => {
+  it('grants system/*.read, system/*.rs, system/*.cruds and system/*.* as the intersection with the registration', async () => {
+    t.addDtrClient('dtr-narrow-registration', ['system/Questionnaire.rs', 'system/Library.rs', 'system/ValueSet.rs', 'system/QuestionnaireResponse.cr']);
+    const granted = async (scope: string) => {
+      const res = await t.tokenResponse('dtr-narrow-registration', scope);
+      expect({ scope, status: res.status }).toEqual({ scope, status: 200 });
+      return (res.body.scope as string).split(' ').sort();
+    };
+    expect(await granted('system/*.read')).toEqual(['system/Library.rs', 'system/Questionnaire.rs', 'system/QuestionnaireResponse.r', 'system/ValueSet.rs']);
+    expect(await granted('system/*.rs')).toEqual(['system/Library.rs', 'system/Questionnaire.rs', 'system/QuestionnaireResponse.r', 'system/ValueSet.rs']);
+    expect(await granted('system/*.cruds')).toEqual(['system/Library.rs', 'system/Questionnaire.rs', 'system/QuestionnaireResponse.cr', 'system/ValueSet.rs']);
+    expect(await granted('system/*.*')).toEqual(['system/Library.rs', 'system/Questionnaire.rs', 'system/QuestionnaireResponse.cr', 'system/ValueSet.rs']);
+    expect(await granted('system/*.write')).toEqual(['system/QuestionnaireResponse.c']);
+    expect(await granted('system/Questionnaire.read')).toEqual(['system/Questionnaire.read']);
+    expect(await granted('system/QuestionnaireResponse.cruds system/Patient.rs')).toEqual(['system/QuestionnaireResponse.cr']);
+    // Nothing outside the registration, wildcard or not; no operation or admin scope through a wildcard.
+    expect((await t.tokenResponse('dtr-narrow-registration', 'system/Patient.rs')).body.error).toBe('invalid_scope');
+    expect((await t.tokenResponse('dtr-narrow-registration', 'user/*.rs patient/*.read')).body.error).toBe('invalid_scope');
+    t.addDtrClient('dtr-everything', ['system/*.*', 'admin/audit.rs', 'system/Questionnaire.$populate']);
+    const res = await t.tokenResponse('dtr-everything', 'system/*.rs');
+    expect(res.body.scope).toBe('system/*.rs');
+    const wide = await t.tokenResponse('dtr-everything', 'system/*.*');
+    expect(wide.body.scope).toBe('system/*.*');
+    const token = wide.body.access_token as string;
+    expect((await request(t.app).get('/audit/hooks/x').set('Authorization', `Bearer ${token}`)).status).toBe(403);
+  });
+
+  it('a wildcard token reads what its intersection allows and no more', async () => {
+    const token = (await t.tokenResponse('dtr-narrow-registration', 'system/*.read')).body.access_token as string;
+    expect((await request(t.app).get('/fhir/Questionnaire/kineret-pa').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await request(t.app).get('/fhir/CodeSystem').set('Authorization', `Bearer ${token}`)).status).toBe(403);
+    expect((await request(t.app).post('/fhir/QuestionnaireResponse/$evaluate').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/fhir+json').send('{}')).status).toBe(403);
+  });
+});
+
+describe('start-up refuses unusable token settings', () => {
+  const create = async (signingJwk: string) => {
+    const { SmartAuthServer } = await import('../../src/security/smart');
+    return SmartAuthServer.create({ publicBaseUrl: 'http://x', ttlSeconds: 300, clockSkewSeconds: 60, registry: t.services.registry, ledger: t.services.store, signingJwk });
+  };
+  it('TOKEN_SIGNING_JWK: public-only, non-EC, the wrong curve, a mismatched pair or not JSON', async () => {
+    const ec384 = await generateKeyPair('ES384', { extractable: true });
+    const priv = await exportJWK(ec384.privateKey);
+    const pub = await exportJWK(ec384.publicKey);
+    const other = await exportJWK((await generateKeyPair('ES384', { extractable: true })).privateKey);
+    const rsa = await exportJWK((await generateKeyPair('RS384', { extractable: true })).privateKey);
+    const p256 = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+    await expect(create(JSON.stringify(pub))).rejects.toThrow(/public key/);
+    await expect(create(JSON.stringify(rsa))).rejects.toThrow(/EC key/);
+    await expect(create(JSON.stringify(p256))).rejects.toThrow(/P-384/);
+    await expect(create(JSON.stringify({ ...priv, d: other.d }))).rejects.toThrow(/not a usable ES384 key/);
+    await expect(create('{not json')).rejects.toThrow(/not JSON/);
+    await expect(create(JSON.stringify({ ...priv, kid: 'k1' }))).resolves.toBeDefined();
+  });
+
+  it('ACCESS_TOKEN_TTL_SECONDS, CDS_JWT_MAX_LIFETIME_SECONDS and CDS_JTI_REUSE accept only documented values', async () => {
+    const { loadConfig } = await import('../../src/config');
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '86400' } as NodeJS.ProcessEnv)).toThrow(/ACCESS_TOKEN_TTL_SECONDS must be between 1 and 3600/);
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL_SECONDS: '0' } as NodeJS.ProcessEnv)).toThrow(/ACCESS_TOKEN_TTL_SECONDS/);
+    expect(() => loadConfig({ CDS_JWT_MAX_LIFETIME_SECONDS: '3153600000' } as NodeJS.ProcessEnv)).toThrow(/CDS_JWT_MAX_LIFETIME_SECONDS/);
+    expect(() => loadConfig({ CDS_JTI_REUSE: 'yes' } as NodeJS.ProcessEnv)).toThrow(/CDS_JTI_REUSE must be one of refuse, allow/);
+    expect(() => loadConfig({ MAX_DRAFT_ORDERS: '0' } as NodeJS.ProcessEnv)).toThrow(/MAX_DRAFT_ORDERS/);
+    expect(loadConfig({} as NodeJS.ProcessEnv)).toMatchObject({ accessTokenTtlSeconds: 300, cdsJwtMaxLifetimeSeconds: 300, cdsJtiReuse: 'refuse', maxDraftOrders: 100, maxPrefetchResources: 5000 });
+  });
+});

@@ -12,11 +12,15 @@ export interface StubOptions {
   failWith?: number;
   garbage?: boolean;
   endlessPages?: boolean;
+  /** Answer searches with every resource of the type, whoever the patient (a leaking EHR). */
+  ignorePatient?: boolean;
 }
 
 export interface FhirStub {
   url: string;
   requests: string[];
+  /** The Authorization header of each request (undefined: none sent). */
+  authorizations: (string | undefined)[];
   options: StubOptions;
   close(): Promise<void>;
 }
@@ -33,8 +37,10 @@ function codesOf(r: FhirResource): string[] {
 
 export async function startFhirStub(resources: FhirResource[], options: StubOptions = {}): Promise<FhirStub> {
   const requests: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');
+    authorizations.push(req.headers.authorization);
     const respond = () => {
       if (options.failWith) {
         res.writeHead(options.failWith, { 'Content-Type': 'application/fhir+json' });
@@ -59,7 +65,7 @@ export async function startFhirStub(resources: FhirResource[], options: StubOpti
       const practitioner = url.searchParams.get('practitioner');
       const codes = url.searchParams.get('code')?.split(',');
       let matches = resources.filter((r) => r.resourceType === type);
-      if (patient) matches = matches.filter((r) => patientOf(r) === patient);
+      if (patient && !options.ignorePatient) matches = matches.filter((r) => patientOf(r) === patient);
       if (practitioner) matches = matches.filter((r) => (r as { practitioner?: { reference?: string } }).practitioner?.reference?.endsWith(`Practitioner/${practitioner}`));
       if (codes) matches = matches.filter((r) => codesOf(r).some((c) => codes.includes(c)));
       const pageSize = options.pageSize ?? 1000;
@@ -91,6 +97,7 @@ export async function startFhirStub(resources: FhirResource[], options: StubOpti
   return {
     url: `http://127.0.0.1:${port}/fhir`,
     requests,
+    authorizations,
     options,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

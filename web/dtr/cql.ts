@@ -1,14 +1,11 @@
 /**
- * The payer's CQL, evaluated in the browser: cql-execution over cql-exec-fhir, with the ELM of the
- * package's Libraries and a code service built from the package's expanded ValueSets. Parameters
- * and value conversions mirror the server's engine (src/core/engine.ts, which reads files with
- * node:fs and so cannot run here), so that the same prepopulation core gives the same answers.
+ * The payer's CQL, evaluated in the browser with the server's own evaluator
+ * (src/core/evaluator.ts): the ELM of the package's Libraries, a code service built from the
+ * package's expanded ValueSets, cql-exec-fhir's FHIR 4.0.1 data source. The same prepopulation core
+ * (src/dtr/populate.ts) then gives the same answers as the server's.
  */
-import * as cql from 'cql-execution';
-import { PatientSource } from 'cql-exec-fhir';
-import type { Bundle, FhirResource, Library, ValueSet } from 'fhir/r4';
-import type { LibraryResults } from '../../src/dtr/populate';
-import { codeServiceFor, executeLibraries, LibrarySet, liftContainedMedications, toPlain } from '../../src/core/cql-data';
+import type { Bundle, Library, ValueSet } from 'fhir/r4';
+import { LibraryEvaluator, type LibraryResults } from '../../src/core/evaluator';
 import { elmOf } from './package';
 
 export interface EvaluationOptions {
@@ -29,36 +26,19 @@ export interface CriterionResult {
   evidence: string[];
 }
 
-
 export class BrowserEvaluator {
-  private readonly library: cql.Library;
-  private readonly codes: cql.CodeService;
+  private readonly evaluator: LibraryEvaluator;
 
-  constructor(libraries: Library[], valueSets: ValueSet[], private readonly mainLibrary: string) {
+  constructor(libraries: Library[], valueSets: ValueSet[], mainLibrary: string) {
     const elm: Record<string, unknown> = {};
     for (const lib of libraries) if (lib.name) elm[lib.name] = elmOf(lib);
     if (!elm[mainLibrary]) throw new Error(`the package has no Library ${mainLibrary}`);
-    // Each library resolved once and evaluated in one shared context per library, as on the server.
-    this.library = new LibrarySet(elm).get(mainLibrary);
-    this.codes = codeServiceFor(valueSets);
+    this.evaluator = new LibraryEvaluator(elm, valueSets, mainLibrary);
   }
 
   /** Every definition of the main library for the one patient in `bundle`, keyed by library name. */
-  async evaluate(bundle: Bundle, options: EvaluationOptions): Promise<LibraryResults> {
-    const patient = (bundle.entry ?? []).map((e) => e.resource).find((r) => r?.resourceType === 'Patient');
-    if (!patient?.id) throw new Error('the patient data holds no Patient');
-    const source = PatientSource.FHIRv401({ requireProfileTagging: false });
-    source.loadBundles([liftContainedMedications(bundle)]);
-    // cql-execution type-checks parameters: absent values are left out or null, never undefined.
-    const parameters = { Answers: [], 'Order Id': options.orderId ?? null, 'Kineret Is Non-Preferred': options.nonPreferred };
-    const when = cql.DateTime.parse(`${options.date}T12:00:00.000Z`);
-    if (!when) throw new Error(`invalid evaluation date ${options.date}`);
-    const results = await executeLibraries({ libraries: [this.library], source, codeService: this.codes, parameters, executionDateTime: when });
-    const raw = results?.[this.mainLibrary];
-    if (!raw) throw new Error(`the CQL gave no results for Patient/${patient.id}`);
-    const plain: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(raw)) plain[name] = toPlain(value);
-    return { [this.mainLibrary]: plain };
+  evaluate(bundle: Bundle, options: EvaluationOptions): Promise<LibraryResults> {
+    return this.evaluator.evaluateLibraries(bundle, { orderId: options.orderId, nonPreferred: options.nonPreferred, evaluationDate: options.date });
   }
 }
 

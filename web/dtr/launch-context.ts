@@ -4,6 +4,7 @@
  * (`questionnaire=...&order=MedicationRequest/...&coverage=Coverage/...`) or, when the EHR sends it,
  * from fhirContext.
  */
+import { parseReference } from '../../src/fhir/references';
 import type Client from 'fhirclient/lib/Client';
 
 export interface Launch {
@@ -41,7 +42,8 @@ export function parseAppContext(raw: unknown): Map<string, string> {
 }
 
 function relative(reference: string | null): string | null {
-  return reference ? (/([A-Z][A-Za-z]+\/[^/]+)$/.exec(reference)?.[1] ?? null) : null;
+  const parsed = parseReference(reference);
+  return parsed ? `${parsed.type}/${parsed.id}` : null;
 }
 
 export function launchFromToken(token: Record<string, unknown>, ehrBase: string, fhirUser: string | null): Launch {

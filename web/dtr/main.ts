@@ -17,6 +17,7 @@ import { AppError, userMessage } from './errors';
 import { evidenceFor, problemsByItem, type Evidence } from './evidence';
 import { FormView, type ItemMark } from './form';
 import { readLaunch, type Launch } from './launch-context';
+import { nowIso, systemClock, today } from '../../src/core/clock';
 import { markOrigins, originsByLinkId, type OriginAuthor } from './origin';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
@@ -24,7 +25,8 @@ import { fetchRecord, type PatientRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import { alertError, alertNotice, clearAlerts, renderContext, renderDetermination, renderEvidence, renderProblems, status, ui } from './view';
 
-const today = () => new Date().toISOString().slice(0, 10);
+/** The browser's clock: the date the app sends with `$evaluate` and evaluates the CQL at. */
+const clock = systemClock;
 
 interface Session {
   launch: Launch;
@@ -117,7 +119,7 @@ async function onSubmit(s: Session): Promise<void> {
     status('Sending the response to the payer for a determination…');
     const answer = await s.payer.evaluate({
       resourceType: 'Parameters',
-      parameter: [{ name: 'response', resource: saved }, { name: 'data', resource: s.record.bundle }, { name: 'date', valueDate: today() }],
+      parameter: [{ name: 'response', resource: saved }, { name: 'data', resource: s.record.bundle }, { name: 'date', valueDate: today(clock) }],
     });
     renderDetermination(readDetermination(answer));
     clearAlerts();
@@ -175,7 +177,8 @@ async function start(): Promise<void> {
   const population = await populate({
     questionnaire: pkg.questionnaire,
     context: { patient: `Patient/${launch.patientId}`, user: launch.user ?? undefined, coverage: launch.coverage ?? undefined, order: launch.order },
-    evaluate: async () => (results = await evaluator.evaluate(record.bundle, { orderId: order.id, nonPreferred: config.kineretNonPreferred, date: today() })),
+    now: nowIso(clock),
+    evaluate: async () => (results = await evaluator.evaluate(record.bundle, { orderId: order.id, nonPreferred: config.kineretNonPreferred, date: today(clock) })),
   });
   const evidence = evidenceFor({ questionnaire: pkg.questionnaire, populated: population.populated, criteria: criteriaOf(results, mainLibrary), bundle: record.bundle });
 

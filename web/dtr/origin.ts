@@ -6,7 +6,7 @@
  * `practitioner` (a reference) and `role` (practitioner-role code). Pure functions.
  */
 import type { Extension, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from 'fhir/r4';
-import { EXT } from '../../src/dtr/populate';
+import { DTR } from '../../src/constants';
 
 export type OriginSource = 'auto' | 'override' | 'manual';
 
@@ -56,7 +56,7 @@ function sameAnswers(a: QuestionnaireResponseItemAnswer[] | undefined, b: Questi
 }
 
 export function originOf(answer: QuestionnaireResponseItemAnswer): OriginSource | null {
-  const ext = answer.extension?.find((e) => e.url === EXT.informationOrigin);
+  const ext = answer.extension?.find((e) => e.url === DTR.informationOrigin);
   const source = ext?.extension?.find((e) => e.url === 'source')?.valueCode;
   return source === 'auto' || source === 'override' || source === 'manual' ? source : null;
 }
@@ -71,17 +71,17 @@ export function originExtension(source: OriginSource, author: OriginAuthor | nul
         ],
       }
     : null;
-  return { url: EXT.informationOrigin, extension: [{ url: 'source', valueCode: source }, ...(authorExt ? [authorExt] : [])] };
+  return { url: DTR.informationOrigin, extension: [{ url: 'source', valueCode: source }, ...(authorExt ? [authorExt] : [])] };
 }
 
 /** The author reference an answer's information-origin names, if any. */
 export function authorOf(answer: QuestionnaireResponseItemAnswer): string | null {
-  const author = answer.extension?.find((e) => e.url === EXT.informationOrigin)?.extension?.find((e) => e.url === 'author');
+  const author = answer.extension?.find((e) => e.url === DTR.informationOrigin)?.extension?.find((e) => e.url === 'author');
   return author?.extension?.find((e) => e.url === 'practitioner')?.valueReference?.reference ?? null;
 }
 
 function withOrigin(answer: QuestionnaireResponseItemAnswer, ext: Extension): QuestionnaireResponseItemAnswer {
-  return { ...answer, extension: [...(answer.extension ?? []).filter((e) => e.url !== EXT.informationOrigin), ext] };
+  return { ...answer, extension: [...(answer.extension ?? []).filter((e) => e.url !== DTR.informationOrigin), ext] };
 }
 
 export interface OriginInput {

@@ -7,7 +7,7 @@ import type { Bundle, Coverage, FhirResource, MedicationRequest, Patient } from 
 import type { Ehr } from './ehr';
 import { AppError } from './errors';
 import type { QuestionnairePackage } from './package';
-import { collection, queriesFor, referenceQueries, type DataQuery } from './data';
+import { collection, planReferenceQueries, recordQueries, type PlannedQuery } from './data';
 
 export interface PatientRecord {
   bundle: Bundle;
@@ -15,8 +15,8 @@ export interface PatientRecord {
   queries: number;
 }
 
-async function runAll(ehr: Ehr, queries: DataQuery[], problems: string[]): Promise<FhirResource[]> {
-  const settled = await Promise.allSettled(queries.map((q) => (q.path.includes('?') ? ehr.search(q.path) : ehr.read(q.path).then((r) => [r]))));
+async function runAll(ehr: Ehr, queries: PlannedQuery[], problems: string[]): Promise<FhirResource[]> {
+  const settled = await Promise.allSettled(queries.map((q) => (q.read ? ehr.read(q.path).then((r) => [r]) : ehr.search(q.path))));
   const out: FhirResource[] = [];
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') out.push(...s.value);
@@ -31,11 +31,11 @@ async function runAll(ehr: Ehr, queries: DataQuery[], problems: string[]): Promi
 
 export async function fetchRecord(ehr: Ehr, pkg: QuestionnairePackage, known: { patient: Patient; order: MedicationRequest; coverage: Coverage | null }): Promise<PatientRecord> {
   const problems: string[] = [];
-  const { queries, byReference, unsupported } = queriesFor(pkg.libraries, pkg.valueSets, known.patient.id!);
+  const { queries, byReference, unsupported } = recordQueries(pkg.libraries, pkg.valueSets, known.patient.id!);
   for (const type of unsupported) problems.push(`the payer's rules ask for ${type}, which this app cannot look up by patient; the criteria that need it stay unknown`);
   const first = await runAll(ehr, queries.filter((q) => q.type !== 'Patient'), problems);
   const base = [known.patient, known.order, ...(known.coverage ? [known.coverage] : []), ...first];
-  const follow = referenceQueries(base, known.order, byReference);
+  const follow = planReferenceQueries(base, [known.order], byReference);
   const second = await runAll(ehr, follow, problems);
   return { bundle: collection([...base, ...second]), problems, queries: queries.length + follow.length };
 }

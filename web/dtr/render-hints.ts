@@ -9,13 +9,10 @@
  *   chooses a control, so every option is visible at once.
  */
 import type { Questionnaire, QuestionnaireItem } from 'fhir/r4';
+import { DTR } from '../../src/constants';
 
 const ITEM_CONTROL = 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl';
-const RUN_BY_THE_APP = new Set([
-  'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression',
-  'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-launchContext',
-  'http://hl7.org/fhir/StructureDefinition/cqf-library',
-]);
+const RUN_BY_THE_APP = new Set<string>([DTR.initialExpression, DTR.launchContext, DTR.cqfLibrary]);
 const SHORT_LIST = 8;
 
 function index(items: QuestionnaireItem[] | undefined, out = new Map<string, QuestionnaireItem>()): Map<string, QuestionnaireItem> {
