@@ -32,11 +32,14 @@ async function main(): Promise<void> {
   const lookup = referenceLookup<Medication>(record, 'Medication');
   const other: MedicationRequest = { ...order, id: 'other', medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '6851', display: 'methotrexate' }] } };
   const five = [other, { ...other, id: 'o2' }, { ...other, id: 'o3' }, { ...other, id: 'o4' }, order];
+  // The hook's worst case the security tests send: a hundred Kineret draft orders in one order-sign.
+  const hundred = Array.from({ length: 100 }, (_, i) => ({ ...order, id: `k-${i}` }));
   const full = await time(Math.max(20, Math.round(rounds / 10)), () => engine.evaluate(s.bundle, { orderId: order.id, evaluationDate: s.evaluationDate }));
   const rows: [string, number][] = [
     ['pre-check, one non-Kineret order', await time(rounds, () => matcher.kineretOrders([other], lookup))],
     ['pre-check, one Kineret order', await time(rounds, () => matcher.kineretOrders([order], lookup))],
     ['pre-check, five draft orders', await time(rounds, () => matcher.kineretOrders(five, lookup))],
+    ['pre-check, 100 Kineret draft orders', await time(Math.max(10, Math.round(rounds / 20)), () => matcher.kineretOrders(hundred, lookup))],
   ];
   console.log(markdownTable(['what', 'median ms', 'share of a full evaluation'], [
     ...rows.map(([name, ms]) => [name, fmt(ms), ratio(ms / full)]),
