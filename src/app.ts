@@ -15,7 +15,8 @@ import { dataRequirementsFromElm } from './core/data-requirements';
 import { FhirReader } from './fhir/read';
 import { FhirShapes } from './fhir/shapes';
 import { loadContent, type LoadedContent } from './core/content';
-import type { KineretEngine } from './core/engine';
+import { KineretEngine } from './core/engine';
+import { InProcessBackend } from './core/evaluate-here';
 import { contentDigestOf, EvaluationService, type EvaluationBackend } from './core/evaluation';
 import { WorkerPool } from './core/pool';
 import type { HookDeps } from './crd/hook';
@@ -40,8 +41,9 @@ import { SmartAuthServer } from './security/smart';
 
 export interface Services extends HookDeps {
   /**
-   * The policy engine on this thread, made on first use: the evaluator's backend with EVAL_WORKERS=0, and
-   * for tests and tools. With workers, requests never use it.
+   * The policy engine on this thread: it answers the Kineret pre-check of every hook (a small evaluation of the
+   * product library over the draft orders: src/crd/orders.ts), and evaluates the policy itself only with
+   * EVAL_WORKERS=0 (and in tests and tools); with workers, the policy is evaluated in them.
    */
   readonly engine: KineretEngine;
   /** The compiled ELM by library name. */
@@ -66,12 +68,9 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const content = loadContent();
-  // The engine (cql-execution, the model info) is loaded on this thread only when used: with workers, never.
-  let engine: KineretEngine | undefined;
-  const engineHere = () => (engine ??= new (require('./core/engine') as typeof import('./core/engine')).KineretEngine(content));
-  // On this thread, the engine is made at start-up, not in the first request.
-  if (config.evalWorkers === 0) engineHere();
-  const evaluator = await createEvaluator(config, content, engineHere, log);
+  // The engine on this thread, made at start-up (the model info is parsed here, not in the first request).
+  const engine = new KineretEngine(content);
+  const evaluator = await createEvaluator(config, content, () => engine, log);
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
   const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
@@ -90,9 +89,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
   if (!config.auth) log.warn('AUTH=off: CDS Hooks and DTR endpoints accept unauthenticated requests (local experiments only); /audit still requires an auditor token');
   if (config.cdsJtiReuse === 'allow') log.warn('CDS_JTI_REUSE=allow: a CDS Hooks JWT may be used again for the same service while it is valid (conformance runs only); each reuse is logged');
   return {
-    get engine() {
-      return engineHere();
-    },
+    engine,
     evaluator,
     elm: content.elm,
     clock,
@@ -100,9 +97,9 @@ export async function createServices(config: Config, options: { store?: AuditSto
     services,
     requirements: dataRequirementsFromElm(Object.values(content.elm)),
     valueSets: content.valueSets,
-    matcher: new KineretMatcher(content.valueSets),
+    matcher: new KineretMatcher(engine),
     reader: new FhirReader(FhirShapes.r4()),
-    content: buildDtrContent(content, config.publicBaseUrl),
+    content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
     registry,
     smart,
@@ -134,7 +131,7 @@ async function createEvaluator(config: Config, content: LoadedContent, engineHer
     }
     backend = pool;
   } else {
-    backend = new (require('./core/evaluate-here') as typeof import('./core/evaluate-here')).InProcessBackend(engineHere);
+    backend = new InProcessBackend(engineHere);
   }
   return new EvaluationService(backend, {
     timeoutMs: config.evalTimeoutMs,
