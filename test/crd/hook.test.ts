@@ -13,6 +13,7 @@ import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { fullPrefetch, orderSignRequest, searchset, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
+import { cardType, criteriaOnCards as readCriteria } from '../support/cards';
 
 let t: TestApp;
 /** The same service on a plan where Kineret is non-preferred (KINERET_NON_PREFERRED), for the scenarios written for one. */
@@ -40,32 +41,10 @@ function coverageInfoOf(action: SystemAction): Extension {
 }
 const sub = (ext: Extension, url: string) => (ext.extension ?? []).filter((e) => e.url === url);
 
-/** The CRD response type of a card, as the Inferno CRD kit identifies it (cards_identification.rb). */
-function cardType(card: Card): string {
-  const links = card.links ?? [];
-  if (links.length === 0) return 'instructions';
-  if (links.every((l) => l.type === 'smart')) return 'launch-smart-app';
-  if (links.every((l) => l.type === 'absolute')) return 'external-reference';
-  return 'mixed';
-}
-
-/** Criterion title -> status, read from the lists of the PA card and the criteria-not-met card. */
 function criteriaOnCards(cards: Card[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const sections: Record<string, string> = { 'Already met on the record:': 'met', 'You will be asked about:': 'unknown' };
-  for (const card of cards) {
-    let status: string | null = card.source.topic?.code === 'off-guideline' ? 'not-met' : null;
-    for (const line of (card.detail ?? '').split('\n')) {
-      if (line in sections) status = sections[line];
-      else if (line === '') status = card.source.topic?.code === 'off-guideline' ? 'not-met' : null;
-      else if (status && line.startsWith('- ')) {
-        const title = line.slice(2, line.indexOf(' — '));
-        expect({ title, once: !(title in out) }).toEqual({ title, once: true });
-        out[title] = status;
-      }
-    }
-  }
-  return out;
+  const { statuses, repeated } = readCriteria(cards);
+  expect(repeated).toEqual([]);
+  return statuses;
 }
 
 /** Checklist section 7 rules that apply to every card and action this service returns. */
