@@ -2,7 +2,7 @@
 import type { Card } from '../../src/crd/types';
 
 /** The CRD response type of a card, as the Inferno CRD kit identifies it (cards_identification.rb). */
-export function cardType(card: Card): 'instructions' | 'launch-smart-app' | 'external-reference' | 'mixed' {
+export function cardType(card: { links?: { type: string }[] }): 'instructions' | 'launch-smart-app' | 'external-reference' | 'mixed' {
   const links = card.links ?? [];
   if (links.length === 0) return 'instructions';
   if (links.every((l) => l.type === 'smart')) return 'launch-smart-app';
