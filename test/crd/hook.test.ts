@@ -59,6 +59,9 @@ function checkResponseShape(body: HookResponse, hook: 'order-sign' | 'order-sele
     expect(card.source.topic?.system).toBe(CRD.tempCodeSystem);
     expect(['coverage-info', 'guideline', 'off-guideline']).toContain(card.source.topic?.code);
     expect(['instructions', 'launch-smart-app', 'external-reference']).toContain(cardType(card));
+    // Readable where markdown tables, headings and inline links are not rendered (the request generator, EHRs): paragraphs and lists only.
+    expect({ summary: card.summary, table: /^\s*\|/m.test(card.detail ?? ''), heading: /^#/m.test(card.detail ?? ''), link: /\]\(/.test(card.detail ?? '') })
+      .toEqual({ summary: card.summary, table: false, heading: false, link: false });
     for (const link of (card.links ?? []) as Link[]) {
       expect(['absolute', 'smart']).toContain(link.type);
       expect(['Complete the Kineret prior authorization documentation (DTR)', 'Kineret (anakinra) coverage guideline']).toContain(link.label);
