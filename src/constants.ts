@@ -49,8 +49,16 @@ export const DTR = {
   payerServiceCapabilities: 'http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service',
   /** SDC $populate. */
   populateOperation: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate',
+  /** SDC: a Questionnaire is adaptive (boolean), or the base where $next-question is called (url). */
+  questionnaireAdaptive: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive',
   /** SDC $next-question (adaptive forms). */
   nextQuestionOperation: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question',
+} as const;
+
+/** SMART on FHIR in a CapabilityStatement: the security service code and the OAuth endpoints extension. */
+export const SMART = {
+  securityServiceSystem: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+  oauthUris: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
 } as const;
 
 export const QUESTIONNAIRE_ID = 'kineret-pa';

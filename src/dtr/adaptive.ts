@@ -32,7 +32,7 @@ export const ADAPTIVE_SUFFIX = '-adaptive';
 /** The id of the Questionnaire contained in an adaptive QuestionnaireResponse. */
 export const CONTAINED_ID = 'adaptive';
 
-const ADAPTIVE_EXTENSION = 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive';
+const ADAPTIVE_EXTENSION = DTR.questionnaireAdaptive;
 /** Extensions of the standard Questionnaire that the adaptive ones carry too (population). */
 const CARRIED = [DTR.cqfLibrary, DTR.launchContext];
 

@@ -1,7 +1,7 @@
 /** The DTR FHIR endpoint under /fhir: content read/search, ValueSet/$expand and the DTR operations. */
 import type { Request, Response } from 'express';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
-import { CONTENT_BASE, DTR, SDC_LIBRARY_PROFILE } from '../constants';
+import { CONTENT_BASE, DTR, SDC_LIBRARY_PROFILE, SMART } from '../constants';
 import { nowIso, today } from '../core/clock';
 import { CONTENT_TYPES } from '../dtr/content';
 import { evaluateOperation, nextQuestionOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
@@ -79,10 +79,10 @@ function capabilityStatement(base: string, date: string, tokenEndpoint: string):
         security: {
           cors: true,
           extension: [{
-            url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+            url: SMART.oauthUris,
             extension: [{ url: 'token', valueUri: tokenEndpoint }],
           }],
-          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }], text: 'SMART Backend Services' }],
+          service: [{ coding: [{ system: SMART.securityServiceSystem, code: 'SMART-on-FHIR' }], text: 'SMART Backend Services' }],
           description: `SMART Backend Services (DTR spec-120): a registered client gets an access token from ${tokenEndpoint} with client_credentials and a private_key_jwt assertion (RS384 or ES384), and sends it as a Bearer token. Scopes: system/Questionnaire.rs, system/Library.rs, system/ValueSet.rs, system/CodeSystem.rs, system/QuestionnaireResponse.cr (wildcards such as system/*.rs are granted as far as the client's registration allows). Discovery: ${base}/.well-known/smart-configuration.`,
         },
         resource: [
