@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { ROOT } from '../../src/paths';
+import { freePort } from '../support/ports';
 
 export const PUBLIC_BASE = 'http://localhost:3000';
 export const INFERNO_ISS = 'https://inferno.test/suites/custom/crd_server';
@@ -28,14 +28,6 @@ export interface RunningService {
   /** POST /auth/token as a Backend Services client; the whole response. */
   token(scope: string): Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
 }
 
 export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
