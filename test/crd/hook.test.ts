@@ -22,7 +22,8 @@ beforeAll(async () => {
   nonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', KINERET_NON_PREFERRED: 'true' }, { clock: fixedClock(corpusDate()) });
   // The service evaluates at its clock's today: the corpus's own date, whatever the day the suite runs.
   t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' }, { clock: fixedClock(corpusDate()) });
-});
+  // Two services start here (ELM, value sets, content): on a loaded machine that takes longer than Jest's 5 s default.
+}, 60_000);
 afterAll(async () => {
   await t.services.store.close();
   await nonPreferred.services.store.close();
