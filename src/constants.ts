@@ -38,6 +38,12 @@ export const DTR = {
   intendedUse: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/intendedUse',
   informationOrigin: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin',
   stdQuestionnaireProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire',
+  /** The adaptive Questionnaire a package returns (DTR 2.0.1). */
+  adaptiveSearchQuestionnaireProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-questionnaire-adapt-search',
+  /** The Questionnaire contained in an adaptive QuestionnaireResponse (DTR 2.0.1). */
+  adaptiveQuestionnaireProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-questionnaire-adapt',
+  /** SDC's adaptive QuestionnaireResponse (a contained Questionnaire it names). */
+  adaptiveQuestionnaireResponseProfile: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaireresponse-adapt',
   questionnaireResponseProfile: 'http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-questionnaireresponse',
   cqfLibrary: 'http://hl7.org/fhir/StructureDefinition/cqf-library',
   launchContext: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-launchContext',
@@ -48,6 +54,16 @@ export const DTR = {
   payerServiceCapabilities: 'http://hl7.org/fhir/us/davinci-dtr/CapabilityStatement/dtr-payer-service',
   /** SDC $populate. */
   populateOperation: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate',
+  /** SDC: a Questionnaire is adaptive (boolean), or the base where $next-question is called (url). */
+  questionnaireAdaptive: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive',
+  /** SDC $next-question (adaptive forms). */
+  nextQuestionOperation: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question',
+} as const;
+
+/** SMART on FHIR in a CapabilityStatement: the security service code and the OAuth endpoints extension. */
+export const SMART = {
+  securityServiceSystem: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+  oauthUris: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
 } as const;
 
 export const QUESTIONNAIRE_ID = 'kineret-pa';
@@ -58,3 +74,5 @@ export const DTR_LAUNCH_PATH = '/dtr/launch';
 export const DTR_APP_SCOPES = ['launch', 'openid', 'fhirUser', 'patient/*.rs', 'patient/QuestionnaireResponse.cru'];
 
 export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';
+/** SDC 3.0.0 Library profile: the one the DTR adaptive questionnaire's cqf-library targets (DTR STU 2.0.1 depends on SDC 3.0.0). */
+export const SDC_LIBRARY_PROFILE = 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-library';

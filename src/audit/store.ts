@@ -32,7 +32,7 @@ export interface CoverageAssertionRecord {
 }
 
 export interface DtrEventRecord {
-  kind: 'package' | 'population' | 'determination' | 'response' | 'questionnaire-errors';
+  kind: 'package' | 'population' | 'next-question' | 'determination' | 'response' | 'questionnaire-errors';
   clientId: string | null;
   patientId: string | null;
   detail: unknown;

@@ -8,6 +8,7 @@
 import type { Coverage, Medication, MedicationRequest, Parameters, Patient, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import FHIR from 'fhirclient/lib/entry/browser';
 import { populate, type LibraryResults, type PopulateOutput } from '../../src/dtr/populate';
+import { runAdaptive } from './adaptive';
 import { loadConfig } from './config';
 import { BrowserEvaluator, criteriaOf } from './cql';
 import { readDetermination } from './determination';
@@ -154,12 +155,15 @@ async function start(): Promise<void> {
   renderContext({ patient, order, coverage, user: launch.user, ehr: launch.ehrBase });
 
   status('Getting the documentation requirements from the payer…');
+  // The adaptive form when the launch (appContext form=adaptive) or the app's setting (DTR_FORM) asks for it.
+  const adaptive = (launch.form ?? config.form) === 'adaptive';
+  const questionnaire = adaptive ? config.adaptiveQuestionnaire : launch.questionnaire;
   const pkgInput: Parameters = {
     resourceType: 'Parameters',
     parameter: [
       ...(coverage ? [{ name: 'coverage', resource: coverage }] : []),
       { name: 'order', resource: order },
-      ...(launch.questionnaire ? [{ name: 'questionnaire', valueCanonical: launch.questionnaire }] : []),
+      ...(questionnaire ? [{ name: 'questionnaire', valueCanonical: questionnaire }] : []),
       { name: 'referenced', resource: patient },
       ...(medication ? [{ name: 'referenced', resource: medication }] : []),
     ],
@@ -171,8 +175,21 @@ async function start(): Promise<void> {
   status('Reading the patient record the payer\u2019s rules need…');
   const record = await fetchRecord(ehr, pkg, { patient, order, coverage });
 
-  status('Filling in the form from the record…');
   const evaluator = new BrowserEvaluator(pkg.libraries, pkg.valueSets, mainLibrary);
+  if (adaptive) {
+    if (!pkg.payerDraft) throw new AppError('payer', 'invalid', 'the payer\'s adaptive package has no initial response');
+    await runAdaptive({
+      payer, initial: pkg.payerDraft, record: record.bundle,
+      context: { patient: `Patient/${launch.patientId}`, user: launch.user ?? undefined, coverage: launch.coverage ?? undefined, order: launch.order },
+      author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
+      evaluate: () => evaluator.evaluate(record.bundle, { orderId: order.id, nonPreferred: config.kineretNonPreferred, date: today(clock) }),
+      now: () => nowIso(clock),
+      today: () => today(clock),
+    });
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  status('Filling in the form from the record…');
   let results: LibraryResults = {};
   const population = await populate({
     questionnaire: pkg.questionnaire,

@@ -4,7 +4,7 @@
  * server; a deployed DTR app has none in the browser (its own backend calls the payer, or the EHR is
  * the DTR client), and then this says so instead of failing obscurely.
  */
-import type { Parameters } from 'fhir/r4';
+import type { Parameters, QuestionnaireResponse } from 'fhir/r4';
 import type { DtrAppConfig } from '../../src/dtr/app-config';
 import { AppError } from './errors';
 import { fetchJson } from './http';
@@ -31,9 +31,9 @@ export class Payer {
   }
 
   /** POSTs Parameters; on 401 (an expired payer token) gets a new token once and retries. */
-  private async operation(path: string, body: Parameters): Promise<Parameters> {
+  private async operation<T = Parameters>(path: string, body: Parameters): Promise<T> {
     const post = async (token: string) =>
-      (await fetchJson<Parameters>('payer', `${this.config.payerFhirBase}/${path}`, {
+      (await fetchJson<T>('payer', `${this.config.payerFhirBase}/${path}`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/fhir+json' },
         body: JSON.stringify(body),
@@ -52,5 +52,10 @@ export class Payer {
 
   evaluate(input: Parameters): Promise<Parameters> {
     return this.operation('QuestionnaireResponse/$evaluate', input);
+  }
+
+  /** SDC $next-question (adaptive forms): the adaptive response in, the next one out. */
+  nextQuestion(input: Parameters): Promise<QuestionnaireResponse> {
+    return this.operation<QuestionnaireResponse>('Questionnaire/$next-question', input);
   }
 }
