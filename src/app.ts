@@ -25,12 +25,14 @@ import { registerCdsRoutes } from './http/cds';
 import { cors } from './http/cors';
 import { errorHandler, sendError } from './http/errors';
 import { registerFhirRoutes } from './http/fhir';
+import { registerPasRoutes } from './http/pas';
 import { registerDtrAppRoutes } from './http/dtr-app';
 import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
 import { registerSandboxRoutes } from './http/sandbox';
 import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
+import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
 import { SmartAuthServer } from './security/smart';
@@ -38,6 +40,8 @@ import { SmartAuthServer } from './security/smart';
 export interface Services extends HookDeps {
   content: DtrContent;
   store: AuditStore;
+  /** Prior authorization requests and decisions (PAS, the reviewer workbench), in the audit store. */
+  pas: PaStore;
   registry: ClientRegistry;
   smart: SmartAuthServer;
   log: Logger;
@@ -85,6 +89,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl),
     store,
+    pas: new PaStore(store.sql()),
     registry,
     smart,
     log,
@@ -125,6 +130,7 @@ export function createApp(services: Services): express.Express {
   registerDtrAppRoutes(routes, config);
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);
+  registerPasRoutes(routes, services, limits);
   registerAuditRoutes(routes, services.store);
   app.use(routes.router);
   app.use(globalMiddleware((req, res) => sendError(req, res, 404, 'not-found', 'no such route')));

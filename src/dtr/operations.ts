@@ -295,7 +295,11 @@ function readSubmission(p: Parameters, deps: DtrDeps, options: { dataRequired: b
   return { response, data, date };
 }
 
-function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: DtrDeps): void {
+/**
+ * A response checked as a determination needs it (its status, its subject against the record, its answers
+ * against the Questionnaire it names); the PAS channel checks the documentation it carries the same way.
+ */
+export function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: Pick<DtrDeps, 'content'>): void {
   if (!['in-progress', 'completed', 'amended'].includes(response.status)) {
     throw OutcomeError.of(422, `a response with status ${response.status} cannot be evaluated (in-progress, completed or amended)`, { code: 'business-rule', expression: 'QuestionnaireResponse.status' });
   }
