@@ -12,6 +12,9 @@ import type { Sandbox } from '../sandbox';
 import { SANDBOX_DTR_SCOPES } from '../sandbox/identity';
 import { bearerToken } from '../security/cds-auth';
 import { CLIENT_ASSERTION_TYPE, type SmartAuthServer } from '../security/smart';
+import type { ReviewerSessions } from '../pas/reviewers';
+import { REVIEW_PATH } from '../constants';
+import { setReviewCookie } from './cookies';
 import { sandboxOnly } from './auth';
 import { fhirOutcome } from './errors';
 import type { Routes } from './route';
@@ -30,7 +33,7 @@ function fhirError(res: Response, status: number, code: 'login', diagnostics: st
  * Every sandbox route (development only; none exists with SANDBOX=off). Declared as sandbox
  * routes: the FHIR server checks its own sandbox tokens, the rest is the sandbox's own UI and dev tokens.
  */
-export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: SmartAuthServer, publicBaseUrl: string, serviceIds: string[]): void {
+export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: SmartAuthServer, publicBaseUrl: string, serviceIds: string[], reviewers: ReviewerSessions): void {
   const dev = { access: sandboxOnly() };
   const identity = sandbox.identity;
   routes.mount('/sandbox', dev, label);
@@ -51,6 +54,13 @@ export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: S
     });
     res.setHeader('Cache-Control', 'no-store');
     res.type('text/plain').send(String(token.access_token));
+  });
+
+  // Signs the development reviewer in to the workbench (no password: development only) and opens it.
+  routes.route('GET', '/sandbox/reviewer-login', dev, async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    setReviewCookie(res, await reviewers.open(sandbox.reviewer), publicBaseUrl);
+    res.redirect(302, `${REVIEW_PATH}/`);
   });
 
   // The SMART authorization server (EHR launch).

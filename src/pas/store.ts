@@ -242,7 +242,10 @@ export class PaStore {
 
   /** Every decision on a request, oldest first. */
   async decisions(requestId: string): Promise<DecisionRecord[]> {
-    return (await this.sql.all<Row>('SELECT * FROM pa_decisions WHERE request_id = ? ORDER BY at, id', [requestId])).map(rowToDecision);
+    // The automated decision comes first even when a reviewer decided within the same instant (a fixed clock).
+    return (await this.sql.all<Row>(
+      `SELECT * FROM pa_decisions WHERE request_id = ? ORDER BY at, CASE actor_kind WHEN 'system' THEN 0 ELSE 1 END, id`, [requestId],
+    )).map(rowToDecision);
   }
 
   /**
