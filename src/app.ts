@@ -34,6 +34,7 @@ import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
 import { ReviewerRegistry, ReviewerSessions } from './pas/reviewers';
+import { DRUG } from './pas/operations';
 import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
@@ -69,6 +70,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
   const reviewers = new ReviewerSessions(store.sql(), clock, ReviewerRegistry.fromFile(config.reviewersFile));
+  const pas = new PaStore(store.sql());
   // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
   const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock, reviewers.registry) : null;
   if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
@@ -94,7 +96,8 @@ export async function createServices(config: Config, options: { store?: AuditSto
     reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl),
     store,
-    pas: new PaStore(store.sql()),
+    pas,
+    authorizations: (keys, since) => pas.authorizationsOnFile(keys, DRUG, since),
     reviewers,
     registry,
     smart,

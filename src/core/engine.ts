@@ -19,7 +19,7 @@ import { EvaluationInputError, LibraryEvaluator, resolveLibrary, type LibraryRes
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
-  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
+  CoveringAuthorization, CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
 } from './types';
 
 export { EvaluationInputError };
@@ -123,9 +123,16 @@ export class KineretEngine {
       texasMarketplace: results['Is Texas Marketplace'] === true,
       orderReference: str('Order Reference'),
       coverageReference: str('Coverage Reference'),
+      authorizationOnFile: toCovering(results['Authorization On File']),
       prefill,
     };
   }
+}
+
+function toCovering(value: unknown): CoveringAuthorization | null {
+  const t = value as Record<string, unknown> | null | undefined;
+  if (!t || typeof t.number !== 'string') return null;
+  return { number: t.number, through: String(toPlain(t.through)), basis: t.basis === 'texas-annual' ? 'texas-annual' : 'current' };
 }
 
 function toCriterion(value: unknown): CriterionResult {

@@ -166,3 +166,29 @@ export function undeterminedCard(ctx: CardContext, orders: MedicationRequest[], 
     extension: { 'davinci-crd.associated-resource': orders.map((o) => `MedicationRequest/${o.id}`) },
   };
 }
+
+/**
+ * An order covered by an authorization on file (src/pas): no documentation request, no DTR link;
+ * the card says which authorization and until when (a CRD "Coverage Information" card).
+ */
+export function authorizationOnFileCard(ctx: CardContext, assessments: OrderAssessment[]): Card {
+  const covered = assessments.filter((a) => a.evaluation?.authorizationOnFile);
+  const last = covered.map((a) => a.evaluation!.authorizationOnFile!.through).sort()[0];
+  const lines = [`**Prior authorization is on file** for Kineret (anakinra) under the ${ctx.payerName} Kineret coverage guideline: no new request or documentation is needed for this order.`, ''];
+  for (const { order, evaluation } of covered) {
+    const auth = evaluation!.authorizationOnFile!;
+    lines.push(`- ${orderLabel(order)}: authorization **${escapeMarkdown(auth.number)}**, ${auth.basis === 'texas-annual'
+      ? `one prior authorization a year under Texas Insurance Code 1369.654, so none is needed until **${auth.through}**`
+      : `on file until **${auth.through}**`}${evaluation!.indication ? ` (${indicationTitle(evaluation!.indication)})` : ''}.`);
+  }
+  lines.push('', 'Quote the authorization number on the claim. After that date a new request is needed.');
+  return {
+    uuid: randomUUID(),
+    summary: summary(`Prior authorization on file for Kineret (anakinra) until ${last}`),
+    detail: lines.join('\n'),
+    indicator: 'info',
+    source: source(ctx, 'coverage-info', 'Coverage Information'),
+    links: [policyLink(ctx)],
+    extension: { 'davinci-crd.associated-resource': covered.map((a) => `MedicationRequest/${a.order.id}`) },
+  };
+}

@@ -83,14 +83,4 @@ export interface PaRequest {
   version: number;
 }
 
-/** An approved authorization as CRD and the CQL see it ("Authorizations On File"). */
-export interface AuthorizationOnFile {
-  number: string;
-  indication: string;
-  /** YYYY-MM-DD */
-  start: string;
-  /** YYYY-MM-DD, inclusive */
-  end: string;
-  /** YYYY-MM-DD: when it was issued. */
-  issued: string;
-}
+export type { AuthorizationOnFile } from '../core/types';
