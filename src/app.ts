@@ -34,7 +34,9 @@ import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
 import { ReviewerRegistry, ReviewerSessions } from './pas/reviewers';
-import { DRUG } from './pas/operations';
+import { DRUG, inquireOperation } from './pas/operations';
+import { SANDBOX_DTR_SCOPES } from './sandbox/identity';
+import type { Principal } from './security/principal';
 import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
@@ -136,7 +138,11 @@ export function createApp(services: Services): express.Express {
     res.type('text/plain; charset=utf-8').send(policy);
   });
   registerSmartRoutes(routes, services.smart);
-  if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id), services.reviewers);
+  if (services.sandbox) {
+    const sandboxClient: Principal = { kind: 'smart-client', clientId: services.sandbox.identity.dtrClientId, scopes: [...SANDBOX_DTR_SCOPES] };
+    registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id), services.reviewers,
+      (bundle) => inquireOperation(bundle, services, sandboxClient));
+  }
   registerDtrAppRoutes(routes, config);
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);

@@ -50,7 +50,7 @@ export async function createSandbox(config: Config, registry: ClientRegistry, se
   const corpus = loadCorpus(SCENARIO_DIR, today(clock));
   const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources, startedOn: today(clock) });
   const ehr = new SandboxEhr({
-    identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`],
+    identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`], today: () => today(clock),
   });
   const reviewer = reviewers.get(DEV_REVIEWER.id) ?? reviewers.add({ ...DEV_REVIEWER, roles: [...DEV_REVIEWER.roles], specialty: { ...DEV_REVIEWER.specialty }, passwordHash: NO_PASSWORD });
   return { identity, reviewer, auth, fhir, ehr };
