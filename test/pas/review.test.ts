@@ -17,6 +17,7 @@ import { hashPassword, ReviewerRegistry, verifyPassword } from '../../src/pas/re
 import type { CaseView, QueueLine } from '../../src/pas/view-types';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { startTestApp, type TestApp } from '../support/app';
+import { fhirErrors } from '../support/fhir-validate';
 import { inquiryBundle, pasBundle } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 
@@ -182,6 +183,7 @@ describe('the queue, the case and the decisions', () => {
     expect(after.outcome).toBe('complete');
     expect(after.item![0].adjudication![0].reason!.coding![0]).toEqual({ system: 'http://kineret-pa.example/fhir/CodeSystem/kineret-pa-denial-reason', code: 'concurrent-biologic', display: 'Combination with a TNF inhibitor, biologic DMARD, JAK or PDE4 inhibitor' });
     expect(after.processNote!.map((n) => n.text)).toEqual([letter]);
+    expect(fhirErrors(after)).toEqual([]);
     expect(after.disposition).toMatch(/^Not certified by the plan's clinical reviewer Dr\. Ana Kim, MD/);
     // Recorded in the audit store with the reviewer, the time and the reasons.
     const decisions = await t.services.pas.decisions(expedited.id!);

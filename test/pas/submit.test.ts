@@ -10,6 +10,7 @@ import { PAS } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { startTestApp, type TestApp } from '../support/app';
+import { fhirErrors } from '../support/fhir-validate';
 import { inquiryBundle, pasBundle } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 
@@ -88,8 +89,9 @@ describe('Claim/$submit', () => {
       `http://payer.test/fhir/ClaimResponse/${cr.id}`,
       'https://ehr.test/fhir/Patient/ra-mtx', 'https://ehr.test/fhir/Organization/payer', 'https://ehr.test/fhir/Practitioner/dr-rheum', 'https://ehr.test/fhir/Coverage/cov',
     ]);
-    // PAS 2.0.1 wire shape: no 2.2 reviewer extension.
+    // PAS 2.0.1 wire shape: no 2.2 reviewer extension; valid FHIR R4.
     expect(cr.extension).toBeUndefined();
+    expect(fhirErrors(res.body)).toEqual([]);
   });
 
   test('one criterion unknown (the approvable RA case without the hypersensitivity attestation) is pended for review with that criterion as its reason', async () => {
@@ -105,6 +107,7 @@ describe('Claim/$submit', () => {
     expect(notes(cr)).toHaveLength(1);
     expect(notes(cr)[0]).toMatch(/\(ALL-CI\), information missing: /);
     expect(cr.item![0].noteNumber).toEqual([1]);
+    expect(fhirErrors(res.body)).toEqual([]);
     expect(cr.disposition).toBe('Pended for review by the plan\'s clinical reviewer; a decision is due by 2026-12-05T09:30:00.000Z (standard: 7 calendar days). No request is denied automatically.');
   });
 
@@ -158,6 +161,7 @@ describe('Claim/$inquire and ClaimResponse reads', () => {
     expect(found.id).toBe(submitted.id);
     expect(found.meta!.profile).toEqual([PAS.claimInquiryResponseProfile]);
     expect(reviewAction(found)).toEqual(reviewAction(submitted));
+    expect(fhirErrors(inquiry.body)).toEqual([]);
     // Query by example without the identifier: this patient and provider.
     const byPatient = await post(INQUIRE, inquiryBundle(s));
     expect((byPatient.body as Bundle).entry!.filter((e) => e.resource?.resourceType === 'ClaimResponse').map((e) => e.resource!.id)).toEqual([submitted.id]);
