@@ -150,6 +150,25 @@ describe('Claim/$submit', () => {
   });
 });
 
+describe('an updated request (Claim.related) replaces a pended one', () => {
+  test('the new request is evaluated; $inquire for the earlier identifier answers with the current one; a decided request cannot be replaced', async () => {
+    const s = scenario('concurrent-tnf-denied');
+    const first = claimResponseOf((await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v1' }))).body);
+    expect(reviewAction(first).code).toBe('A4');
+    const second = await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v2', related: 'PA-tnf-v1', priority: 'stat' }));
+    expect(second.status).toBe(200);
+    const current = claimResponseOf(second.body);
+    const viaOld = await post(INQUIRE, inquiryBundle(s, { identifier: 'PA-tnf-v1' }));
+    expect(claimResponseOf(viaOld.body).id).toBe(current.id);
+    expect((await t.services.pas.byId(first.id!, { all: true }))!.status).toBe('replaced');
+    const again = await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v3', related: 'PA-tnf-v1' }));
+    expect(again.status).toBe(422);
+    expect(again.body.issue[0].diagnostics).toMatch(/already replaced/);
+    const unknown = await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v4', related: 'PA-never-sent' }));
+    expect([unknown.status, unknown.body.issue[0].code]).toEqual([422, 'not-found']);
+  });
+});
+
 describe('Claim/$inquire and ClaimResponse reads', () => {
   test('by identifier, patient and provider: the current ClaimResponse; another client finds nothing; GET ClaimResponse/{id} likewise', async () => {
     const s = scenario('caps-genetic-only');
