@@ -118,6 +118,8 @@ test('a reviewer signs in to the workbench and denies a pended request with a re
     expect(submitted.status).toBe(200);
     const requestId = ((submitted.body as Bundle).entry![0].resource as ClaimResponse).id!;
 
+    // Signed out: the development reviewer of the journey above leaves a session cookie in this browser.
+    await h.context.clearCookies();
     const page = await h.context.newPage();
     await page.goto(`${h.base}/review/`);
     await page.waitForSelector('body[data-ready="login"]');
