@@ -51,8 +51,8 @@ export function outcome(status: number, code: IssueCode, message: string): FhirR
   return { status, body: statusOutcome(status, message, { code }) };
 }
 
-/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. */
-async function answering(run: (warnings: string[]) => Promise<FhirResult>): Promise<FhirResult> {
+/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. (Also the PAS operations'.) */
+export async function answering<R extends FhirResult>(run: (warnings: string[]) => Promise<R>): Promise<R | FhirResult> {
   const warnings: string[] = [];
   try {
     const result = await run(warnings);

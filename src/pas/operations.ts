@@ -10,12 +10,12 @@ import { CONTENT_VERSION, HL7_SYSTEMS, MAIN_LIBRARY, PAS } from '../constants';
 import { nowIso, today } from '../core/clock';
 import { decide } from '../core/decision';
 import { flattenAnswers } from '../dtr/answers';
-import { checkResponseFor, type DtrDeps, type FhirResult } from '../dtr/operations';
+import { answering, checkResponseFor, type DtrDeps, type FhirResult } from '../dtr/operations';
 import { OutcomeError } from '../fhir/outcome';
 import { ownerOf, readerOf, type Principal } from '../security/principal';
 import { buildClaimResponse, responseBundle } from './claim-response';
 import { patientIdentifierKeys } from './member';
-import { BundleIndex, bundleOf, readBundle, readPasRequest, type PasRequest } from './request';
+import { BundleIndex, bundleOf, npiOf, readBundle, readPasRequest, type PasRequest } from './request';
 import { authorizationNumber, dueAt } from './review';
 import { PaConflict, type PaStore } from './store';
 import type { DecisionRecord, PaRequest } from './types';
@@ -36,17 +36,6 @@ export interface PasResult extends FhirResult {
   replayed?: boolean;
 }
 
-async function answering(run: (warnings: string[]) => Promise<PasResult>): Promise<PasResult> {
-  const warnings: string[] = [];
-  try {
-    const result = await run(warnings);
-    return { ...result, warnings: [...warnings, ...(result.warnings ?? [])] };
-  } catch (e) {
-    if (e instanceof OutcomeError) return { status: e.status, body: e.outcome, warnings };
-    throw e;
-  }
-}
-
 function submitAnswer(request: PaRequest, claimResponse: ClaimResponse, deps: PasDeps, timestamp: string): Bundle {
   return responseBundle({
     claimResponses: [claimResponse], requests: [request.submission], fhirBase: deps.content.fhirBase, timestamp, kind: 'submit',
@@ -65,7 +54,7 @@ async function answerExisting(existing: PaRequest, req: PasRequest, deps: PasDep
 
 /** PAS Claim/$submit. */
 export function submitOperation(body: unknown, deps: PasDeps, principal: Principal): Promise<PasResult> {
-  return answering(async () => {
+  return answering<PasResult>(async () => {
     const req = readPasRequest(body, { reader: deps.reader, matcher: deps.matcher, questionnaireUrl: deps.content.questionnaire.url! });
     if (req.response) checkResponseFor(req.response.resource, req.record, deps);
     const owner = ownerOf(principal);
@@ -163,7 +152,7 @@ export function submitOperation(body: unknown, deps: PasDeps, principal: Princip
 
 /** PAS Claim/$inquire: query by example on the inquiry Claim's identifier, patient and provider. */
 export function inquireOperation(body: unknown, deps: PasDeps, principal: Principal): Promise<PasResult> {
-  return answering(async (warnings) => {
+  return answering<PasResult>(async (warnings) => {
     const bundle = readBundle(bundleOf(body, 'Claim/$inquire'), deps.reader, warnings);
     const claims = (bundle.entry ?? []).map((e, i) => ({ e, i })).filter((x) => x.e.resource?.resourceType === 'Claim');
     if (claims.length !== 1) {
@@ -178,12 +167,7 @@ export function inquireOperation(body: unknown, deps: PasDeps, principal: Princi
       throw OutcomeError.of(422, 'Claim.provider (the requesting provider) is required: an inquiry names the patient and the provider', { code: 'required', expression: `${at}.provider` });
     }
     const provider = index.resolve(claim.provider, ['Practitioner', 'PractitionerRole', 'Organization'], `${at}.provider`, 'Claim.provider', false);
-    const npiOf = (r: unknown) => ((r as { identifier?: { system?: string; value?: string }[] } | undefined)?.identifier ?? []).find((i) => i.system === HL7_SYSTEMS.npi && i.value)?.value;
-    let npi = npiOf(provider?.resource) ?? (claim.provider?.identifier?.system === HL7_SYSTEMS.npi ? claim.provider.identifier.value : undefined);
-    if (!npi && provider?.resource.resourceType === 'PractitionerRole') {
-      const p = index.entry(provider.resource.practitioner);
-      if (p && p !== 'ambiguous') npi = npiOf(p.resource);
-    }
+    const npi = npiOf(provider?.resource, index) ?? (claim.provider?.identifier?.system === HL7_SYSTEMS.npi ? claim.provider.identifier.value : undefined);
     const identifier = (claim.identifier ?? []).find((i) => i.value);
     const found = await deps.pas.inquire({
       reader: readerOf(principal),

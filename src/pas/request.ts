@@ -166,7 +166,7 @@ function priorityOf(claim: Claim): Priority {
 }
 
 /** The NPI of a provider: its own identifier, or its practitioner's (PractitionerRole). */
-function npiOf(provider: FhirResource | undefined, index: BundleIndex): string | null {
+export function npiOf(provider: FhirResource | undefined, index: BundleIndex): string | null {
   if (!provider) return null;
   const own = ((provider as Practitioner).identifier ?? []).find((i) => i.system === HL7_SYSTEMS.npi && i.value)?.value;
   if (own) return own;
@@ -240,7 +240,7 @@ export function readPasRequest(body: unknown, deps: PasRequestDeps): PasRequest 
   if (requested) {
     order = index.resolve<MedicationRequest>(requested, ['MedicationRequest'], `${at}.item[0].extension('${PAS.requestedService}')`, 'the requested service', true)!;
   } else {
-    const kineret = entries.map((e) => e).filter((e) => e.resource?.resourceType === 'MedicationRequest' && deps.matcher.isKineret(e.resource as MedicationRequest, lookup));
+    const kineret = entries.filter((e) => e.resource?.resourceType === 'MedicationRequest' && deps.matcher.isKineret(e.resource as MedicationRequest, lookup));
     if (kineret.length !== 1) {
       throw fail('required', `${at}.item[0]`, kineret.length
         ? `the item names no requested service (extension ${PAS.requestedService}) and the Bundle holds ${kineret.length} Kineret orders: name the one to authorize`

@@ -14,8 +14,7 @@ import { PAS } from '../../src/constants';
 import { inquireOperation, submitOperation } from '../../src/pas/operations';
 import { hashPassword } from '../../src/pas/reviewers';
 import type { Principal } from '../../src/security/principal';
-import { loadScenarios, type ScenarioFile } from '../corpus';
-import { inquiryBundle, pasBundle } from '../support/pas';
+import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 import { startHarness, withScreenshots, type Harness } from './harness';
 import { answerBoolean, answerText, launchFromCard, openSandbox, signOrder, submit } from './pages';
@@ -23,9 +22,6 @@ import { answerBoolean, answerText, launchFromCard, openSandbox, signOrder, subm
 jest.setTimeout(120_000);
 
 const PASSWORD = 'reviewer passphrase for the browser';
-const scenarios = loadScenarios();
-const scenario = (name: string): ScenarioFile =>
-  scenarios.find((x) => x.name === name) ?? scenarios.find((x) => x.name === name.replace(/-denied$/, '-not-met'))!;
 
 let h: Harness;
 beforeAll(async () => {

@@ -12,16 +12,13 @@ import { CRD } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
 import type { AuthorizationOnFile } from '../../src/core/types';
 import type { HookResponse } from '../../src/crd/types';
-import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
+import { corpusDate, type ScenarioFile } from '../corpus';
 import { fullPrefetch } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
-import { memberRecord, pasBundle } from '../support/pas';
+import { memberRecord, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 
 jest.setTimeout(60_000);
-const scenarios = loadScenarios();
-const scenario = (name: string): ScenarioFile =>
-  scenarios.find((x) => x.name === name) ?? scenarios.find((x) => x.name === name.replace(/-denied$/, '-not-met'))!;
 
 let t: TestApp;
 let q: Questionnaire;

@@ -15,16 +15,13 @@ import { buildClaimResponse } from '../../src/pas/claim-response';
 import { echoOf } from '../../src/pas/review';
 import { hashPassword, ReviewerRegistry, verifyPassword } from '../../src/pas/reviewers';
 import type { CaseView, QueueLine } from '../../src/pas/view-types';
-import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
+import { corpusDate, type ScenarioFile } from '../corpus';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
-import { inquiryBundle, pasBundle } from '../support/pas';
+import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 
 jest.setTimeout(60_000);
-const scenarios = loadScenarios();
-const scenario = (name: string): ScenarioFile =>
-  scenarios.find((x) => x.name === name) ?? scenarios.find((x) => x.name === name.replace(/-denied$/, '-not-met'))!;
 const PASSWORD = 'a long reviewer passphrase';
 const SPECIALTY = { system: 'http://nucc.org/provider-taxonomy', code: '207RR0500X', display: 'Internal Medicine / Rheumatology' };
 

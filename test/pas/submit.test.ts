@@ -8,10 +8,10 @@ import type { Bundle, ClaimResponse, Extension, OperationOutcome, Questionnaire 
 import request from 'supertest';
 import { PAS } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
-import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
+import { corpusDate, type ScenarioFile } from '../corpus';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
-import { inquiryBundle, pasBundle } from '../support/pas';
+import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 
 jest.setTimeout(60_000);
@@ -19,13 +19,6 @@ const SUBMIT = '/fhir/Claim/$submit';
 const INQUIRE = '/fhir/Claim/$inquire';
 const PAS_CLIENT = 'pas-test-ehr';
 const OTHER_CLIENT = 'pas-other-ehr';
-const scenarios = loadScenarios();
-/** A scenario by name; names that issue 11 renames (-denied to -not-met) are found under either. */
-export function scenario(name: string): ScenarioFile {
-  const s = scenarios.find((x) => x.name === name) ?? scenarios.find((x) => x.name === name.replace(/-denied$/, '-not-met'));
-  if (!s) throw new Error(`no scenario ${name}`);
-  return s;
-}
 
 let t: TestApp;
 let q: Questionnaire;

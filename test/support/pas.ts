@@ -6,7 +6,7 @@
  */
 import type { Bundle, Claim, Coverage, FhirResource, MedicationRequest, Patient, Practitioner, QuestionnaireResponse } from 'fhir/r4';
 import { HL7_SYSTEMS, PAS } from '../../src/constants';
-import type { ScenarioFile } from '../corpus';
+import { loadScenarios, type ScenarioFile } from '../corpus';
 
 export const EHR = 'https://ehr.test/fhir';
 export const NPI = '1234567893';
@@ -119,4 +119,13 @@ export function inquiryBundle(s: ScenarioFile, opts: { identifier?: string; iden
     timestamp: `${s.evaluationDate}T11:00:00Z`,
     entry: [claim, patient, practitioner, ...(payer ? [payer] : [])].map((resource) => ({ fullUrl: full(resource), resource })),
   };
+}
+
+let corpus: ScenarioFile[] | undefined;
+/** A corpus scenario by name; the names issue 11 changes (-denied to -not-met) are found under either. */
+export function scenario(name: string): ScenarioFile {
+  corpus ??= loadScenarios();
+  const s = corpus.find((x) => x.name === name) ?? corpus.find((x) => x.name === name.replace(/-denied$/, '-not-met'));
+  if (!s) throw new Error(`no scenario ${name}`);
+  return s;
 }
