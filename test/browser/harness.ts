@@ -43,7 +43,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
+  // The service reads the sandbox over loopback in this same process, beside a browser: generous query time limits, so
+  // that a loaded machine does not turn a journey into "could not be determined" (slow servers are tested in test/crd).
+  const config = loadConfig({
+    PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', FHIR_TIMEOUT_MS: '15000', HOOK_BUDGET_MS: '20000', ...env,
+  } as NodeJS.ProcessEnv);
   const services = await createServices(config);
   server.on('request', createApp(services));
 
