@@ -55,7 +55,7 @@ async function answerExisting(existing: PaRequest, req: PasRequest, deps: PasDep
 /** PAS Claim/$submit. */
 export function submitOperation(body: unknown, deps: PasDeps, principal: Principal): Promise<PasResult> {
   return answering<PasResult>(async () => {
-    const req = readPasRequest(body, { reader: deps.reader, matcher: deps.matcher, questionnaireUrl: deps.content.questionnaire.url! });
+    const req = await readPasRequest(body, { reader: deps.reader, matcher: deps.matcher, questionnaireUrl: deps.content.questionnaire.url! });
     if (req.response) checkResponseFor(req.response.resource, req.record, deps);
     const owner = ownerOf(principal);
     const existing = await deps.pas.byClaimIdentifier(owner, req.claimIdentifier);

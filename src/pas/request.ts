@@ -194,7 +194,7 @@ export function contentHash(resources: FhirResource[]): string {
 }
 
 /** Reads a PAS request Bundle (the body of $submit) into one checked request, or throws the OperationOutcome that says why not. */
-export function readPasRequest(body: unknown, deps: PasRequestDeps): PasRequest {
+export async function readPasRequest(body: unknown, deps: PasRequestDeps): Promise<PasRequest> {
   const warnings: string[] = [];
   const bundle = readBundle(bundleOf(body, 'Claim/$submit'), deps.reader, warnings);
   const entries = bundle.entry ?? [];
@@ -240,7 +240,10 @@ export function readPasRequest(body: unknown, deps: PasRequestDeps): PasRequest 
   if (requested) {
     order = index.resolve<MedicationRequest>(requested, ['MedicationRequest'], `${at}.item[0].extension('${PAS.requestedService}')`, 'the requested service', true)!;
   } else {
-    const kineret = entries.filter((e) => e.resource?.resourceType === 'MedicationRequest' && deps.matcher.isKineret(e.resource as MedicationRequest, lookup));
+    const kineret: BundleEntry[] = [];
+    for (const e of entries) {
+      if (e.resource?.resourceType === 'MedicationRequest' && (await deps.matcher.isKineret(e.resource, lookup))) kineret.push(e);
+    }
     if (kineret.length !== 1) {
       throw fail('required', `${at}.item[0]`, kineret.length
         ? `the item names no requested service (extension ${PAS.requestedService}) and the Bundle holds ${kineret.length} Kineret orders: name the one to authorize`
@@ -250,7 +253,8 @@ export function readPasRequest(body: unknown, deps: PasRequestDeps): PasRequest 
     const r = kineret[0].resource as MedicationRequest;
     order = { resource: r, reference: kineret[0].fullUrl ?? `MedicationRequest/${r.id}`, fullUrl: kineret[0].fullUrl };
   }
-  if (!deps.matcher.isKineret(order.resource, lookup)) {
+  // The one answer to "is this Kineret?" (the matcher's; awaited, as the CQL gives it).
+  if (!(await deps.matcher.isKineret(order.resource, lookup))) {
     throw fail('business-rule', `${at}.item[0]`, `the requested service (${order.reference}) is not Kineret (anakinra): this service authorizes Kineret only`);
   }
 

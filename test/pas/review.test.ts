@@ -150,7 +150,8 @@ describe('the queue, the case and the decisions', () => {
     expect(all2.status).toBe('not-met');
     expect(all2.evidence).toContain('MedicationRequest/ada');
     expect(c.evidence['MedicationRequest/ada'].resourceType).toBe('MedicationRequest');
-    const baseline = c.answers.find((a) => a.linkId === 'baseline-evaluation-doc.text')!;
+    // The baseline documentation item (issue 11 gives each indication its own: ra-baseline-doc).
+    const baseline = c.answers.find((a) => /^(ra-)?baseline(-evaluation)?-doc\.text$/.test(a.linkId))!;
     expect(baseline.origin).toBe('manual');
     expect(baseline.answers[0]).toMatch(/CDAI/);
     expect(c.answers.find((a) => a.linkId === 'indication')!.origin).toBe('auto');
