@@ -8,20 +8,12 @@
  * met, the plan known) or `pended` for a clinical reviewer with its reasons. The type has no
  * `denied`: only a reviewer's decision (src/pas/review.ts) denies. Browser-safe.
  */
-import type { CriterionResult, Evaluation, RequestType } from './types';
+import type { CriterionResult, Evaluation, PendReason, RequestType } from './types';
+
+export type { PendReason, PendReasonKind } from './types';
 
 /** The outcome a machine may reach. */
 export type AutomatedOutcome = 'approved' | 'pended';
-
-/** Why a request is pended (the CQL's "Pend Reasons" kinds). */
-export type PendReasonKind = 'plan-unknown' | 'off-label' | 'not-met' | 'missing' | 'review';
-
-export interface PendReason {
-  kind: PendReasonKind;
-  /** The criterion code the reason is about, when it is about one. */
-  criterion: string | null;
-  text: string;
-}
 
 export interface Period {
   /** YYYY-MM-DD */
@@ -56,20 +48,7 @@ export function addMonths(date: string, months: number): string {
 
 /** The months the CQL gives for an approval, or null when it gives none (the plan unknown). */
 function monthsOf(e: Evaluation): number | null {
-  const months = e.approvalMonths as number | null | undefined;
-  return typeof months === 'number' && Number.isInteger(months) && months > 0 ? months : null;
-}
-
-/**
- * The CQL's reasons to pend. Until the CQL names them itself ("Pend Reasons", issue 11), every
- * criterion not met or unknown is one, in the CQL's own words.
- */
-function reasonsOf(e: Evaluation): PendReason[] {
-  const named = (e as Evaluation & { pendReasons?: PendReason[] }).pendReasons;
-  if (Array.isArray(named)) return named;
-  return e.criteria
-    .filter((c) => c.status !== 'met')
-    .map((c) => ({ kind: c.status === 'not-met' ? 'not-met' as const : 'missing' as const, criterion: c.code, text: c.reason }));
+  return typeof e.approvalMonths === 'number' && Number.isInteger(e.approvalMonths) && e.approvalMonths > 0 ? e.approvalMonths : null;
 }
 
 /** The automated decision on an evaluation made at `date` (YYYY-MM-DD or a date-time). */
@@ -84,7 +63,7 @@ export function decide(e: Evaluation, date: string): AutomatedDecision {
     // An approval needs a period; without one a reviewer decides.
     return { ...base, outcome: 'pended', approvalPeriod: null, approvalReason: '', reasons: [{ kind: 'review', criterion: null, text: e.approvalReason || 'The approval period could not be determined.' }] };
   }
-  const reasons = reasonsOf(e);
+  const reasons = e.pendReasons;
   return {
     ...base,
     outcome: 'pended',

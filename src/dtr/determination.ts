@@ -12,7 +12,8 @@ import type { Evaluation } from '../core/types';
 import { referenceId } from '../fhir/references';
 import { flattenAnswers, responseContext } from './answers';
 
-export const DENIAL_NOTE = 'A denied result is a recommendation for clinical review, not an adverse determination.';
+/** Said with every pended result: the service never denies; a clinical reviewer decides. */
+export const PENDED_NOTE = 'Pended for review by the plan\'s clinical reviewer, who decides; no request is denied automatically.';
 
 export async function determine(args: {
   engine: KineretEngine;
@@ -41,11 +42,22 @@ export function toParameters(e: Evaluation, date: string): Parameters {
     ...(e.indication ? [{ name: 'indication', valueCoding: { system: INDICATION_CODE_SYSTEM, code: e.indication, display: indicationTitle(e.indication) } }] : []),
     { name: 'requestType', valueCode: e.requestType },
   ];
-  // The period comes from the channel-independent decision (src/core/decision.ts), as PAS's does.
+  // The period comes from the channel-independent decision (src/core/decision.ts), as PAS's does: only for an
+  // approval on a known plan (the CQL approves only then).
   const decision = decide(e, date);
   if (decision.approvalPeriod) {
     parameter.push({ name: 'approvalPeriod', valuePeriod: decision.approvalPeriod });
     parameter.push({ name: 'approvalReason', valueString: decision.approvalReason });
+  }
+  for (const r of e.pendReasons) {
+    parameter.push({
+      name: 'pendReason',
+      part: [
+        { name: 'kind', valueCode: r.kind },
+        ...(r.criterion ? [{ name: 'criterion', valueCoding: { system: CRITERIA_CODE_SYSTEM, code: r.criterion, display: criterionTitle(r.criterion) } }] : []),
+        { name: 'text', valueString: r.text },
+      ],
+    });
   }
   for (const c of e.criteria) {
     parameter.push({
@@ -60,6 +72,6 @@ export function toParameters(e: Evaluation, date: string): Parameters {
       ],
     });
   }
-  if (e.decision === 'denied') parameter.push({ name: 'note', valueString: DENIAL_NOTE });
+  if (e.decision === 'pended') parameter.push({ name: 'note', valueString: PENDED_NOTE });
   return { resourceType: 'Parameters', parameter };
 }

@@ -84,8 +84,8 @@ test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated for
     await answerBoolean(app, 'no-concurrent-biologic', true);
     await answerBoolean(app, 'no-hypersensitivity', true);
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
-    await answerText(app, 'baseline-evaluation-doc.text', 'CDAI 28 (high). Goal: low disease activity (CDAI <= 10) by 6 months.');
-    await attach(app, 'baseline-evaluation-doc.file', 'baseline-cdai.txt', 'CDAI 28 on 2026-10-15');
+    await answerText(app, 'ra-baseline-doc.text', 'CDAI 28 (high). Goal: low disease activity (CDAI <= 10) by 6 months.');
+    await attach(app, 'ra-baseline-doc.file', 'baseline-cdai.txt', 'CDAI 28 on 2026-10-15');
     await answerNumber(app, 'weight-kg', 73);
     await waitForMark(app, 'no-active-infection', 'manual');
     await waitForMark(app, 'weight-kg', 'override');
@@ -100,7 +100,7 @@ test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated for
     expect(origin(saved, 'indication')).toEqual({ source: 'auto', author: undefined });
     expect(origin(saved, 'weight-kg')).toEqual({ source: 'override', author: 'Practitioner/ra-mtx-dr-rheum' });
     expect(origin(saved, 'no-active-infection')).toEqual({ source: 'manual', author: 'Practitioner/ra-mtx-dr-rheum' });
-    expect(find(saved.item, 'baseline-evaluation-doc.file')?.answer?.[0]?.valueAttachment?.title).toBe('baseline-cdai.txt');
+    expect(find(saved.item, 'ra-baseline-doc.file')?.answer?.[0]?.valueAttachment?.title).toBe('baseline-cdai.txt');
 
     expect(await submit(app)).toBe('APPROVED');
     await expect(app.locator('[data-testid=approval-period]').textContent()).resolves.toMatch(/^\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}$/);
@@ -112,8 +112,8 @@ test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated for
   });
 });
 
-test('a denied request (concurrent-tnf-denied), the service reading the sandbox FHIR server: resume from the EHR, denied with its reason', async () => {
-  await withScreenshots(h, 'denied', async () => {
+test('a request that does not meet a criterion (concurrent-tnf-not-met), the service reading the sandbox FHIR server: resume from the EHR, pended with its reason', async () => {
+  await withScreenshots(h, 'not-met', async () => {
     const ehr = await openSandbox(h.context, h.base);
     const cards = await signOrder(ehr, 'ra-tnf', { prefetch: false });
     expect(cards.join(' | ')).toContain('Prior authorization required');
@@ -135,12 +135,14 @@ test('a denied request (concurrent-tnf-denied), the service reading the sandbox 
     await expect(app.locator('[data-testid=notice]').textContent()).resolves.toContain('Resumed the in-progress documentation');
     expect((await marks(app))['no-active-infection']).toBe('manual');
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
-    await answerText(app, 'baseline-evaluation-doc.text', 'CDAI 28 (high).');
+    await answerText(app, 'ra-baseline-doc.text', 'CDAI 28 (high).');
 
-    expect(await submit(app)).toBe('DENIED');
+    // Never denied automatically: pended for the clinical reviewer, with the unmet criterion as its reason.
+    expect(await submit(app)).toBe('PENDED');
     expect((await criteria(app))['ALL-2']).toBe('not met');
     await expect(app.locator('[data-testid=criteria] tr[data-code="ALL-2"]').textContent()).resolves.toContain('MedicationRequest/ra-tnf-ada');
-    await expect(app.locator('#determination .note').textContent()).resolves.toContain('not an adverse determination');
+    await expect(app.locator('[data-testid=pend-reasons] li[data-kind="not-met"][data-criterion="ALL-2"]').count()).resolves.toBe(1);
+    await expect(app.locator('#determination .note').textContent()).resolves.toContain('no request is denied automatically');
     await app.close();
   });
 });
@@ -177,7 +179,7 @@ test('an expired EHR session, an unreachable EHR and a payer error each get a cl
     await waitForError(app, 'payer answered with an error');
     await expect(app.locator('[data-testid=error]').textContent()).resolves.toContain('determination service busy');
     await app.unroute(evaluate);
-    expect(await submit(app)).toMatch(/^(APPROVED|PENDED|DENIED)$/);
+    expect(await submit(app)).toMatch(/^(APPROVED|PENDED)$/);
     await app.close();
   });
 });

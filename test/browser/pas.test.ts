@@ -17,7 +17,7 @@ import type { Principal } from '../../src/security/principal';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 import { startHarness, withScreenshots, type Harness } from './harness';
-import { answerBoolean, answerText, item, launchFromCard, openSandbox, signOrder, submit } from './pages';
+import { answerBoolean, answerText, launchFromCard, openSandbox, signOrder, submit } from './pages';
 
 jest.setTimeout(120_000);
 
@@ -53,9 +53,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await answerBoolean(app, 'no-active-infection', true);
     await answerBoolean(app, 'no-hypersensitivity', true);
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
-    // The baseline documentation item (issue 11 gives each indication its own: ra-baseline-doc).
-    const baseline = (await item(app, 'ra-baseline-doc.text').count()) ? 'ra-baseline-doc.text' : 'baseline-evaluation-doc.text';
-    await answerText(app, baseline, 'CDAI 28 (high). Goal: CDAI <= 10 in 6 months. Adalimumab is being stopped.');
+    await answerText(app, 'ra-baseline-doc.text', 'CDAI 28 (high). Goal: CDAI <= 10 in 6 months. Adalimumab is being stopped.');
     await submit(app);
 
     // The plan pends it (the record shows adalimumab): never denied automatically; what happens next is said.
@@ -77,7 +75,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await expect(row.locator('[data-testid=time-left]').textContent()).resolves.toMatch(/^6 d 23 h left$|^7 d 0 h left$/);
     await workbenchCase(workbench, requestId);
     await expect(workbench.locator('[data-testid=criteria] tr[data-code="ALL-2"]').textContent()).resolves.toContain('MedicationRequest/ra-tnf-ada');
-    await expect(workbench.locator(`[data-testid=answers] tr[data-link-id="${baseline}"]`).textContent()).resolves.toContain('Adalimumab is being stopped');
+    await expect(workbench.locator('[data-testid=answers] tr[data-link-id="ra-baseline-doc.text"]').textContent()).resolves.toContain('Adalimumab is being stopped');
     await workbench.click('#approve');
     await workbench.waitForSelector('#case[data-status="approved"]');
     await expect(workbench.locator('#decision-result').textContent()).resolves.toMatch(/^Approved: authorization KPA-[0-9A-Z]{10}\.$/);
@@ -108,7 +106,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
 
 test('a reviewer signs in to the workbench and denies a pended request with a reason and the letter text; $inquire shows A3', async () => {
   await withScreenshots(h, 'workbench-deny', async () => {
-    const s = scenario('prescriber-not-specialist-no-consultation-denied');
+    const s = scenario('prescriber-not-specialist-no-consultation-not-met');
     const q = h.services.content.questionnaire;
     const qr = answer(q, await populateScenario(h.services.engine, q, s), s.answers ?? []);
     const client: Principal = { kind: 'smart-client', clientId: 'browser-test-ehr', scopes: ['system/Claim.c', 'system/ClaimResponse.r'] };

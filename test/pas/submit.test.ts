@@ -105,7 +105,7 @@ describe('Claim/$submit', () => {
   });
 
   test('one criterion not met (concurrent TNF) is pended, never denied; an expedited request is due in 72 hours', async () => {
-    const s = scenario('concurrent-tnf-denied');
+    const s = scenario('concurrent-tnf-not-met');
     const res = await post(SUBMIT, pasBundle(s, await completed(s), { priority: 'stat' }));
     expect(res.status).toBe(200);
     const cr = claimResponseOf(res.body);
@@ -145,7 +145,7 @@ describe('Claim/$submit', () => {
 
 describe('an updated request (Claim.related) replaces a pended one', () => {
   test('the new request is evaluated; $inquire for the earlier identifier answers with the current one; a decided request cannot be replaced', async () => {
-    const s = scenario('concurrent-tnf-denied');
+    const s = scenario('concurrent-tnf-not-met');
     const first = claimResponseOf((await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v1' }))).body);
     expect(reviewAction(first).code).toBe('A4');
     const second = await post(SUBMIT, pasBundle(s, await completed(s), { identifier: 'PA-tnf-v2', related: 'PA-tnf-v1', priority: 'stat' }));

@@ -122,10 +122,10 @@ export function inquiryBundle(s: ScenarioFile, opts: { identifier?: string; iden
 }
 
 let corpus: ScenarioFile[] | undefined;
-/** A corpus scenario by name; the names issue 11 changes (-denied to -not-met) are found under either. */
+/** A corpus scenario by name. */
 export function scenario(name: string): ScenarioFile {
   corpus ??= loadScenarios();
-  const s = corpus.find((x) => x.name === name) ?? corpus.find((x) => x.name === name.replace(/-denied$/, '-not-met'));
+  const s = corpus.find((x) => x.name === name);
   if (!s) throw new Error(`no scenario ${name}`);
   return s;
 }

@@ -9,8 +9,16 @@ export interface DeterminationCriterion {
   evidence: string[];
 }
 
+export interface PendReasonView {
+  kind: string;
+  criterion: string | null;
+  text: string;
+}
+
 export interface Determination {
   decision: string;
+  /** Why the request is pended for a clinical reviewer (empty when approved). */
+  pendReasons: PendReasonView[];
   indication: string | null;
   requestType: string | null;
   approvalPeriod: { start?: string; end?: string } | null;
@@ -34,6 +42,11 @@ export function readDetermination(p: Parameters): Determination {
     approvalPeriod: one('approvalPeriod')?.valuePeriod ?? null,
     approvalReason: one('approvalReason')?.valueString ?? null,
     note: one('note')?.valueString ?? null,
+    pendReasons: (p.parameter ?? []).filter((x) => x.name === 'pendReason').map((r) => ({
+      kind: part(r, 'kind')?.valueCode ?? 'missing',
+      criterion: part(r, 'criterion')?.valueCoding?.code ?? null,
+      text: part(r, 'text')?.valueString ?? '',
+    })),
     criteria: (p.parameter ?? []).filter((x) => x.name === 'criterion').map((c) => ({
       code: part(c, 'code')?.valueCoding?.code ?? '',
       title: part(c, 'code')?.valueCoding?.display ?? part(c, 'code')?.valueCoding?.code ?? '',

@@ -91,6 +91,14 @@ export function renderProblems(problems: ItemProblem[], other: string[]): void {
   );
 }
 
+const REASON_TEXT: Record<string, string> = {
+  'plan-unknown': 'Plan unknown',
+  'off-label': 'Off-label use: referred to the Off-Label policy review',
+  'not-met': 'Criterion not met',
+  missing: 'Information missing',
+  review: 'For the reviewer',
+};
+
 export function renderDetermination(d: Determination): void {
   const period = d.approvalPeriod ? `${d.approvalPeriod.start ?? '?'} to ${d.approvalPeriod.end ?? '?'}` : null;
   replace(ui.determination(),
@@ -102,6 +110,9 @@ export function renderDetermination(d: Determination): void {
       period ? [h('dt', {}, 'Approval period'), h('dd', { 'data-testid': 'approval-period' }, period)] : null,
       d.approvalReason ? [h('dt', {}, 'Duration'), h('dd', {}, d.approvalReason)] : null,
     ),
+    d.pendReasons.length ? h('ul', { class: 'pend-reasons', 'data-testid': 'pend-reasons' }, d.pendReasons.map((r) =>
+      h('li', { class: `pend-${r.kind}`, 'data-kind': r.kind, 'data-criterion': r.criterion ?? '' },
+        h('strong', {}, `${REASON_TEXT[r.kind] ?? r.kind}${r.criterion ? ` (${r.criterion})` : ''}: `), r.text))) : null,
     h('table', { class: 'criteria', 'data-testid': 'criteria' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Criterion'), h('th', {}, 'Status'), h('th', {}, 'Reason'), h('th', {}, 'Evidence'))),
       h('tbody', {}, d.criteria.map((c) => h('tr', { class: `criterion-${c.status}`, 'data-code': c.code },
