@@ -28,6 +28,8 @@ export interface Config {
   auth: boolean;
   /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
   trustedClientsFile: string | undefined;
+  /** The plan's clinical reviewers with their password hashes and roles (REVIEWERS_FILE; see src/pas/reviewers.ts). */
+  reviewersFile: string | undefined;
   /** The embedded sandbox EHR (development only): SANDBOX=on (default outside production) or off; on is refused in production. */
   sandbox: boolean;
   /** The SMART client id of the DTR app served at /dtr (as registered with the EHR that launches it). */
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     auth,
     trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
+    reviewersFile: env.REVIEWERS_FILE || undefined,
     sandbox,
     dtrClientId: env.DTR_CLIENT_ID || 'kineret-dtr',
     dtrForm: oneOf('DTR_FORM', 'standard', ['standard', 'adaptive'] as const, env),

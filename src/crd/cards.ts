@@ -249,8 +249,8 @@ export interface CardOptions {
 
 /**
  * The order-sign card set, most urgent first (what blocks the request, then what fails a criterion,
- * then the request itself, then the reference): `coverageFound` false gives the no-coverage card
- * instead of the PA card; nothing evaluated gives the undetermined card.
+ * then the request itself or the authorization on file, then the reference): `coverageFound` false
+ * gives the no-coverage card instead of the PA card; nothing evaluated gives the undetermined card.
  */
 export function orderSignCards(ctx: CardContext, input: {
   assessments: OrderAssessment[];
@@ -265,11 +265,40 @@ export function orderSignCards(ctx: CardContext, input: {
   if (!evaluated) {
     if (options.coverageInfo) cards.push(undeterminedCard(ctx, orders, input.problems));
   } else {
+    // Orders an authorization on file covers need no request: their own card instead of the PA card.
+    const needing = assessments.filter((a) => !a.evaluation?.authorizationOnFile);
     if (options.coverageInfo && !input.coverageFound) cards.push(noCoverageCard(ctx, orders));
-    const notMet = options.offGuideline ? criteriaNotMetCard(ctx, assessments) : null;
+    const notMet = options.offGuideline ? criteriaNotMetCard(ctx, needing) : null;
     if (notMet) cards.push(notMet);
-    if (options.coverageInfo && input.coverageFound) cards.push(priorAuthCard(ctx, assessments, input.problems));
+    if (options.coverageInfo && input.coverageFound) {
+      if (needing.length) cards.push(priorAuthCard(ctx, needing, input.problems));
+      const onFile = authorizationOnFileCard(ctx, assessments);
+      if (onFile) cards.push(onFile);
+    }
   }
   if (options.guideline) cards.push(guidelineCard(ctx, assessments));
   return cards;
+}
+
+/**
+ * An order covered by an authorization on file (src/pas): no documentation request, no DTR link;
+ * the card says which authorization and until when (a CRD "Coverage Information" card).
+ */
+export function authorizationOnFileCard(ctx: CardContext, assessments: OrderAssessment[]): Card | null {
+  const covered = assessments.filter((a) => a.evaluation?.authorizationOnFile);
+  if (covered.length === 0) return null;
+  const last = covered.map((a) => a.evaluation!.authorizationOnFile!.through).sort()[0];
+  const lines = [`**Prior authorization is on file** for Kineret (anakinra) under the ${ctx.payerName} Kineret coverage guideline: no new request or documentation is needed for this order.`, ''];
+  for (const { order, evaluation } of covered) {
+    const auth = evaluation!.authorizationOnFile!;
+    lines.push(`- ${orderLabel(order)}: authorization **${escapeMarkdown(auth.number)}**, ${auth.basis === 'texas-annual'
+      ? `one prior authorization a year under Texas Insurance Code 1369.654, so none is needed until **${auth.through}**`
+      : `on file until **${auth.through}**`}${evaluation!.indication ? ` (${indicationTitle(evaluation!.indication)})` : ''}.`);
+  }
+  lines.push('', 'Quote the authorization number on the claim. After that date a new request is needed.');
+  return card(ctx, 'coverage-info', {
+    summary: `Prior authorization on file for Kineret (anakinra) until ${last}`,
+    detail: lines.join('\n'),
+    indicator: 'info',
+  }, covered.map((a) => a.order));
 }

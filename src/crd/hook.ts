@@ -5,12 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Medication, MedicationRequest, OperationOutcome, ValueSet } from 'fhir/r4';
+import type { Coverage, Medication, MedicationRequest, OperationOutcome, Patient, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
 import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
+import { addMonths } from '../core/decision';
+import type { AuthorizationOnFile } from '../core/types';
+import { memberKeys } from '../pas/member';
 import { FhirClient } from '../fhir/client';
 import { clinicianProblems, NotEvaluated, type ExpectedFailure } from '../core/errors';
 import { errorsIn, type FhirReader } from '../fhir/read';
@@ -33,6 +36,11 @@ export interface HookDeps {
   clock: Clock;
   /** Reads client FHIR against the R4 element shapes (lenient reading, strict meaning). */
   reader: FhirReader;
+  /**
+   * The member's approved authorizations whose period ends on or after `since` (src/pas/store.ts),
+   * by member key (src/pas/member.ts). The CQL decides whether one covers the order.
+   */
+  authorizations?: (memberKeys: string[], since: string) => Promise<AuthorizationOnFile[]>;
 }
 
 /** Who called: the authenticated CDS client and the FHIR server origins it may send us to (null = any, auth off). */
@@ -198,6 +206,11 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   const assessments: OrderAssessment[] = [];
   if (!record.failedTypes.has('Patient') && !record.failedTypes.has('Coverage')) {
+    // What the plan holds for this member (the Texas one-a-year rule looks a year back).
+    const recordResources = (record.bundle.entry ?? []).map((e) => e.resource);
+    const patient = recordResources.find((r): r is Patient => r?.resourceType === 'Patient');
+    const keys = [...new Set(recordResources.filter((r): r is Coverage => r?.resourceType === 'Coverage').flatMap((c) => memberKeys(patient, c)))];
+    const authorizationsOnFile = deps.authorizations && keys.length ? await deps.authorizations(keys, addMonths(today(deps.clock), -12)) : [];
     // One evaluation cannot be interrupted (it runs on the event loop until a worker pool takes it),
     // but the next one does not start once the hook budget is spent: those orders are answered as
     // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
@@ -220,6 +233,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
         orderId: order.id,
         evaluationDate: today(deps.clock),
         nonPreferred: deps.config.kineretNonPreferred,
+        authorizationsOnFile,
       });
       assessments.push({ order, evaluation });
     }
@@ -234,6 +248,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   if (config.coverageInfo && coverageReference) {
     const assertionId = randomUUID();
     for (const a of evaluated) {
+      const onFile = a.evaluation!.authorizationOnFile;
       const order = structuredClone(a.order) as MedicationRequest;
       order.extension = [
         ...(order.extension ?? []),
@@ -241,13 +256,23 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
           coverageReference: a.evaluation!.coverageReference ?? coverageReference,
           assertionId,
           date: today(deps.clock),
-          reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
-          questionnaire: ctx.questionnaireCanonical,
+          // An authorization on file covers the order: pa-needed satisfied, no documentation request.
+          ...(onFile
+            ? {
+                reason: `Prior authorization ${onFile.number} for Kineret (anakinra) is on file and covers this order until ${onFile.through}.`,
+                satisfiedPaId: onFile.number,
+              }
+            : {
+                reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
+                questionnaire: ctx.questionnaireCanonical,
+              }),
         }),
       ];
       systemActions.push({
         type: 'update',
-        description: `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
+        description: onFile
+          ? `Record that Kineret (anakinra) MedicationRequest/${a.order.id} is covered by prior authorization ${onFile.number}, on file until ${onFile.through}.`
+          : `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
         resource: order,
       });
     }

@@ -52,8 +52,8 @@ export function outcome(status: number, code: IssueCode, message: string): FhirR
   return { status, body: statusOutcome(status, message, { code }) };
 }
 
-/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. */
-async function answering(run: (warnings: string[]) => Promise<FhirResult>): Promise<FhirResult> {
+/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. (Also the PAS operations'.) */
+export async function answering<R extends FhirResult>(run: (warnings: string[]) => Promise<R>): Promise<R | FhirResult> {
   const warnings: string[] = [];
   try {
     const result = await run(warnings);
@@ -361,7 +361,11 @@ function readSubmission(p: Parameters, deps: DtrDeps, options: { dataRequired: b
   return { response, data, date };
 }
 
-function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: DtrDeps): void {
+/**
+ * A response checked as a determination needs it (its status, its subject against the record, its answers
+ * against the Questionnaire it names); the PAS channel checks the documentation it carries the same way.
+ */
+export function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: Pick<DtrDeps, 'content'>): void {
   if (!['in-progress', 'completed', 'amended'].includes(response.status)) {
     throw OutcomeError.of(422, `a response with status ${response.status} cannot be evaluated (in-progress, completed or amended)`, { code: 'business-rule', expression: 'QuestionnaireResponse.status' });
   }

@@ -1,7 +1,7 @@
 /** The DTR FHIR endpoint under /fhir: content read/search, ValueSet/$expand and the DTR operations. */
 import type { Request, Response } from 'express';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
-import { CONTENT_BASE, DTR, SDC_LIBRARY_PROFILE, SMART } from '../constants';
+import { CONTENT_BASE, DTR, PAS, SDC_LIBRARY_PROFILE, SMART } from '../constants';
 import { nowIso, today } from '../core/clock';
 import { CONTENT_TYPES } from '../dtr/content';
 import { evaluateOperation, nextQuestionOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
@@ -93,6 +93,9 @@ function capabilityStatement(base: string, date: string, tokenEndpoint: string):
             interaction: [{ code: 'create' }, { code: 'read' }],
             operation: [{ name: 'evaluate', definition: `${CONTENT_BASE}/OperationDefinition/QuestionnaireResponse-evaluate` }],
           },
+          // Da Vinci PAS STU 2.0.1 (src/http/pas.ts).
+          { type: 'Claim', operation: [{ name: 'submit', definition: PAS.submitOperation }, { name: 'inquire', definition: PAS.inquireOperation }] },
+          { type: 'ClaimResponse', interaction: [{ code: 'read' }] },
         ],
       },
     ],
