@@ -29,12 +29,19 @@ import { registerCdsRoutes } from './http/cds';
 import { cors } from './http/cors';
 import { errorHandler, sendError } from './http/errors';
 import { registerFhirRoutes } from './http/fhir';
+import { registerPasRoutes } from './http/pas';
+import { registerReviewRoutes } from './http/review';
 import { registerDtrAppRoutes } from './http/dtr-app';
 import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
 import { registerSandboxRoutes } from './http/sandbox';
 import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
+import { ReviewerRegistry, ReviewerSessions } from './pas/reviewers';
+import { DRUG, inquireOperation } from './pas/operations';
+import { SANDBOX_DTR_SCOPES } from './sandbox/identity';
+import type { Principal } from './security/principal';
+import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
 import { SmartAuthServer } from './security/smart';
@@ -50,6 +57,10 @@ export interface Services extends HookDeps {
   elm: Record<string, unknown>;
   content: DtrContent;
   store: AuditStore;
+  /** Prior authorization requests and decisions (PAS, the reviewer workbench), in the audit store. */
+  pas: PaStore;
+  /** The plan's clinical reviewers (REVIEWERS_FILE) and their workbench sessions. */
+  reviewers: ReviewerSessions;
   registry: ClientRegistry;
   smart: SmartAuthServer;
   log: Logger;
@@ -74,8 +85,10 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
   const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
+  const reviewers = new ReviewerSessions(store.sql(), clock, ReviewerRegistry.fromFile(config.reviewersFile));
+  const pas = new PaStore(store.sql());
   // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
-  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock) : null;
+  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock, reviewers.registry) : null;
   if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
   const smart = await SmartAuthServer.create({
     publicBaseUrl: config.publicBaseUrl,
@@ -101,6 +114,9 @@ export async function createServices(config: Config, options: { store?: AuditSto
     reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
+    pas,
+    authorizations: (keys, since) => pas.authorizationsOnFile(keys, DRUG, since),
+    reviewers,
     registry,
     smart,
     log,
@@ -108,6 +124,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     authDeps: {
       auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, clock, registry, ledger: store, smart, log,
       cdsJwt: { maxLifetimeSeconds: config.cdsJwtMaxLifetimeSeconds, jtiReuse: config.cdsJtiReuse },
+      reviewers,
     },
   };
 }
@@ -166,10 +183,16 @@ export function createApp(services: Services): express.Express {
     res.type('text/plain; charset=utf-8').send(policy);
   });
   registerSmartRoutes(routes, services.smart);
-  if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id));
+  if (services.sandbox) {
+    const sandboxClient: Principal = { kind: 'smart-client', clientId: services.sandbox.identity.dtrClientId, scopes: [...SANDBOX_DTR_SCOPES] };
+    registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id), services.reviewers,
+      (bundle) => inquireOperation(bundle, services, sandboxClient));
+  }
   registerDtrAppRoutes(routes, config);
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);
+  registerPasRoutes(routes, services, limits);
+  registerReviewRoutes(routes, { ...services, publicBaseUrl: config.publicBaseUrl });
   registerAuditRoutes(routes, services.store);
   app.use(routes.router);
   app.use(globalMiddleware((req, res) => sendError(req, res, 404, 'not-found', 'no such route')));

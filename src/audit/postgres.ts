@@ -6,6 +6,7 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { PostgresRunner, type SqlRunner } from './sql';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import { GroupCommit, type GroupCommitStats, type Outcome } from './group-commit';
 import { ownerCondition, type Reader } from '../security/principal';
@@ -48,6 +49,7 @@ export class PostgresAuditStore implements AuditStore {
   /** Hook calls are group-committed: the calls answered together go in one statement, one commit. */
   private readonly hooks = new GroupCommit<HookWrite, 'recorded' | 'duplicate'>((items) => this.writeHooks(items));
   private readonly claims = new GroupCommit<JtiClaim, boolean>((items) => this.writeClaims(items));
+  private runner: SqlRunner | undefined;
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
@@ -170,6 +172,10 @@ export class PostgresAuditStore implements AuditStore {
 
   async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
     await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  sql(): SqlRunner {
+    return (this.runner ??= new PostgresRunner(this.pool));
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { SqliteRunner, type SqlRunner } from './sql';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import { GroupCommit, type GroupCommitStats, type Outcome } from './group-commit';
 import { ownerCondition, type Reader } from '../security/principal';
@@ -33,6 +34,7 @@ export class SqliteAuditStore implements AuditStore {
   private readonly claims = new GroupCommit<JtiClaim, boolean>(async (items) => this.writeClaims(items));
   /** Statements prepared once (after the migrations), by their SQL. */
   private readonly statements = new Map<string, Database.Statement>();
+  private runner: SqlRunner | undefined;
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(file: string, private readonly clock: Clock = systemClock) {
@@ -169,6 +171,10 @@ export class SqliteAuditStore implements AuditStore {
 
   async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
     await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  sql(): SqlRunner {
+    return (this.runner ??= new SqliteRunner(this.db));
   }
 
   private stmt(sql: string): Database.Statement {

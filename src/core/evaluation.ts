@@ -13,7 +13,8 @@
  *   EVAL_WORKERS=0: tests, development; no time bound during an evaluation). This module does not load the
  *   engine: with workers, the main thread never loads cql-execution;
  * - a bounded cache keyed by a digest of everything that can change the result: the kind, the options
- *   (answers, order, plan flag, evaluation date: the clock's day), the record's resources in order and the
+ *   (answers, order, plan flag, authorizations on file, evaluation date: the clock's day or the request's), the
+ *   record's resources in order and the
  *   compiled content, within the caller's partition (its client). The same record evaluated again for the same
  *   client (order-select then order-sign, $questionnaire-package then $populate, a retried call) is answered
  *   from it; concurrent identical requests share one evaluation.
@@ -123,8 +124,21 @@ export function serializeRecord(bundle: Bundle): string {
   return JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: (bundle.entry ?? []).filter((e) => e.resource).map((e) => ({ resource: e.resource })) });
 }
 
+/**
+ * Every option in the key, by name: the evaluation date, the order, the plan flag, the answers and the
+ * authorizations on file (defaults written out, so that an option left out and its default give one key).
+ * An option added to EvaluateOptions and not named here fails to compile (`rest` must be empty).
+ */
 function optionsKey(o: EvaluationOptions): string {
-  return JSON.stringify([o.evaluationDate, o.orderId ?? null, o.nonPreferred ?? false, o.answers ?? []]);
+  const { evaluationDate, orderId, nonPreferred, answers, authorizationsOnFile, ...rest } = o;
+  const unnamed: Record<string, never> = rest;
+  return canonicalJson({ evaluationDate, orderId: orderId ?? null, nonPreferred: nonPreferred ?? false, answers: answers ?? [], authorizationsOnFile: authorizationsOnFile ?? [], unnamed });
+}
+
+/** JSON with object keys in sorted order: the same value, however its objects were built, gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v);
 }
 
 /** A digest of the compiled content, for cache keys: ELM and value sets as loaded. */

@@ -6,17 +6,20 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Medication, MedicationRequest, OperationOutcome, ValueSet } from 'fhir/r4';
+import type { Bundle, Coverage, Medication, MedicationRequest, OperationOutcome, Patient, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
 import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { EvaluationService } from '../core/evaluation';
+import { addMonths } from '../core/decision';
+import type { AuthorizationOnFile } from '../core/types';
+import { memberKeys } from '../pas/member';
 import { FhirClient } from '../fhir/client';
 import { clinicianProblems, EvaluationAbandoned, NotEvaluated, type ExpectedFailure } from '../core/errors';
 import { errorsIn, type FhirReader } from '../fhir/read';
 import { referenceId } from '../fhir/references';
-import { type CardContext, type OrderAssessment, criteriaWarningCard, priorAuthCard, selectNoticeCard, undeterminedCard } from './cards';
+import { type CardContext, type CardOptions, type OrderAssessment, orderSignCards, selectNoticeCard } from './cards';
 import { coverageInformation } from './coverage-information';
 import { KineretMatcher, referenceLookup } from './orders';
 import { assembleRecord, trustPrefetch, uncoveredTypes } from './patient-data';
@@ -35,6 +38,11 @@ export interface HookDeps {
   clock: Clock;
   /** Reads client FHIR against the R4 element shapes (lenient reading, strict meaning). */
   reader: FhirReader;
+  /**
+   * The member's approved authorizations whose period ends on or after `since` (src/pas/store.ts),
+   * by member key (src/pas/member.ts). The CQL decides whether one covers the order.
+   */
+  authorizations?: (memberKeys: string[], since: string) => Promise<AuthorizationOnFile[]>;
 }
 
 /** Who called: the authenticated CDS client and the FHIR server origins it may send us to (null = any, auth off). */
@@ -63,19 +71,29 @@ export interface ErrorBody {
   operationOutcome?: OperationOutcome;
 }
 
-interface Configuration {
-  coverageInfo: boolean;
-  guideline: boolean;
+interface Configuration extends CardOptions {
   maxCards: number;
 }
 
-/** davinci-crd.configuration: honoured when present, never required; unknown options ignored. */
+/**
+ * davinci-crd.configuration: honoured when present, never required; unknown options ignored. One
+ * boolean per card type (CRD dev-5): coverage-info, guideline, off-guideline; and max-cards.
+ */
 function readConfiguration(extension: Record<string, unknown> | undefined): Configuration {
   const raw = extension?.[CRD.configuration];
   const c = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   const flag = (key: string) => (typeof c[key] === 'boolean' ? (c[key] as boolean) : true);
   const max = typeof c['max-cards'] === 'number' && Number.isInteger(c['max-cards']) && (c['max-cards'] as number) >= 0 ? (c['max-cards'] as number) : 10;
-  return { coverageInfo: flag('coverage-info'), guideline: flag('guideline'), maxCards: max };
+  return { coverageInfo: flag('coverage-info'), guideline: flag('guideline'), offGuideline: flag('off-guideline'), maxCards: max };
+}
+
+/**
+ * order-sign is a primary hook: the response always carries `systemActions` (CRD hook-16; the Inferno
+ * CRD kit's response validation requires the array on order-sign), empty when there is no coverage
+ * information to give (no Kineret order, no active coverage, nothing evaluated).
+ */
+function respond(hook: string, cards: Card[], systemActions: SystemAction[], maxCards: number): HookResponse {
+  return { cards: cards.slice(0, maxCards), ...(hook === 'order-sign' ? { systemActions } : systemActions.length ? { systemActions } : {}) };
 }
 
 function cardContext(config: Config): CardContext {
@@ -90,9 +108,18 @@ function cardContext(config: Config): CardContext {
 /** Resources in a prefetch from which the hook's main-thread steps each take a turn of the event loop of their own. */
 const LARGE_RECORD = 500;
 
-/** The evaluation options of one order: the clock's day, the plan's formulary flag. */
-function orderOptions(orderId: string | undefined, deps: HookDeps) {
-  return { orderId, evaluationDate: today(deps.clock), nonPreferred: deps.config.kineretNonPreferred };
+/** The evaluation options of one order: the clock's day, the plan's formulary flag, the member's authorizations on file. */
+function orderOptions(orderId: string | undefined, deps: HookDeps, authorizationsOnFile: AuthorizationOnFile[]) {
+  return { orderId, evaluationDate: today(deps.clock), nonPreferred: deps.config.kineretNonPreferred, authorizationsOnFile };
+}
+
+/** What the plan holds for the member of this record (the Texas one-a-year rule looks a year back). */
+async function authorizationsOnFileFor(bundle: Bundle, deps: HookDeps): Promise<AuthorizationOnFile[]> {
+  if (!deps.authorizations) return [];
+  const resources = (bundle.entry ?? []).map((e) => e.resource);
+  const patient = resources.find((r): r is Patient => r?.resourceType === 'Patient');
+  const keys = [...new Set(resources.filter((r): r is Coverage => r?.resourceType === 'Coverage').flatMap((c) => memberKeys(patient, c)))];
+  return keys.length ? deps.authorizations(keys, addMonths(today(deps.clock), -12)) : [];
 }
 
 /**
@@ -103,9 +130,10 @@ function orderOptions(orderId: string | undefined, deps: HookDeps) {
 function prepareOrderSign(patientId: string, kineret: MedicationRequest[], prefetched: ReturnType<typeof trustPrefetch>, deps: HookDeps, partition: string): void {
   if (uncoveredTypes(deps.requirements, deps.valueSets, patientId, prefetched.covered).length > 0) return;
   void assembleRecord({ patientId, orders: kineret, prefetched, client: undefined, requirements: deps.requirements, valueSets: deps.valueSets, reader: deps.reader })
-    .then((record) => {
+    .then(async (record) => {
       if (record.failedTypes.size > 0 || (record.bundle.entry?.length ?? 0) - kineret.length > deps.config.maxPrefetchResources) return;
-      for (const order of kineret) deps.evaluator.prepare({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), partition });
+      const onFile = await authorizationsOnFileFor(record.bundle, deps);
+      for (const order of kineret) deps.evaluator.prepare({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps, onFile), partition });
     })
     .catch(() => undefined);
 }
@@ -187,12 +215,12 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   }
   const kineret = await deps.matcher.kineretOrders(drafts, lookup);
   meta.kineretOrders = kineret.map((o) => `MedicationRequest/${o.id}`);
-  if (kineret.length === 0) return { status: 200, body: { cards: [] }, meta };
+  if (kineret.length === 0) return { status: 200, body: respond(service.hook, [], [], config.maxCards), meta };
 
   if (service.hook === 'order-select') {
     const cards = config.coverageInfo ? [selectNoticeCard(ctx, kineret)] : [];
     prepareOrderSign(request.patientId, kineret, prefetched, deps, caller.iss ?? '');
-    return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
+    return { status: 200, body: respond(service.hook, cards, [], config.maxCards), meta };
   }
 
   // order-sign: data the prefetch lacks must come from the EHR; without a fhirServer that is a 412.
@@ -220,6 +248,8 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   const assessments: OrderAssessment[] = [];
   if (!record.failedTypes.has('Patient') && !record.failedTypes.has('Coverage')) {
+    // What the plan holds for this member: an input of the evaluation (and so of its cache key).
+    const authorizationsOnFile = await authorizationsOnFileFor(record.bundle, deps);
     // Each order is evaluated by the pool within what is left of the hook budget; one that overruns it is
     // abandoned (its worker replaced) and answered as not determined in time. EvaluationBusy (every worker
     // busy, the queue full) propagates: the call is refused with 503 and Retry-After, not answered.
@@ -236,7 +266,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
       try {
         if (large) await nextTurn();
         if (performance.now() > deadline) throw new NotEvaluated('out-of-time');
-        const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps), deadline, partition: caller.iss ?? '' });
+        const evaluation = await deps.evaluator.evaluate({ kind: 'decision', bundle: record.bundle, options: orderOptions(order.id, deps, authorizationsOnFile), deadline, partition: caller.iss ?? '' });
         assessments.push({ order, evaluation });
       } catch (e) {
         // A defect (the input was checked) or a refusal (EvaluationBusy) propagates; running out of time is an answer.
@@ -249,45 +279,41 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   meta.problems = failures.map((f) => f.message);
   const problems = clinicianProblems(failures);
 
-  const cards: Card[] = [];
-  const systemActions: SystemAction[] = [];
   const evaluated = assessments.filter((a) => a.evaluation);
-  if (evaluated.length === 0) {
-    if (config.coverageInfo) cards.push(undeterminedCard(ctx, kineret, problems));
-    return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
-  }
-  const coverageReference = evaluated[0].evaluation!.coverageReference;
-  if (config.coverageInfo) {
-    cards.push(priorAuthCard(ctx, assessments, { coverageFound: Boolean(coverageReference), problems }));
-    if (coverageReference) {
-      const assertionId = randomUUID();
-      for (const a of evaluated) {
-        const order = structuredClone(a.order) as MedicationRequest;
-        order.extension = [
-          ...(order.extension ?? []),
-          coverageInformation({
-            coverageReference: a.evaluation!.coverageReference ?? coverageReference,
-            assertionId,
-            date: today(deps.clock),
-            reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
-            questionnaire: ctx.questionnaireCanonical,
-          }),
-        ];
-        systemActions.push({
-          type: 'update',
-          description: `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
-          resource: order,
-        });
-      }
+  const coverageReference = evaluated[0]?.evaluation!.coverageReference ?? null;
+  const cards = orderSignCards(ctx, { assessments: kineret.map((order) => assessments.find((a) => a.order === order) ?? { order, evaluation: null }), coverageFound: Boolean(coverageReference), problems, options: config });
+  const systemActions: SystemAction[] = [];
+  if (config.coverageInfo && coverageReference) {
+    const assertionId = randomUUID();
+    for (const a of evaluated) {
+      const onFile = a.evaluation!.authorizationOnFile;
+      const order = structuredClone(a.order) as MedicationRequest;
+      order.extension = [
+        ...(order.extension ?? []),
+        coverageInformation({
+          coverageReference: a.evaluation!.coverageReference ?? coverageReference,
+          assertionId,
+          date: today(deps.clock),
+          // An authorization on file covers the order: pa-needed satisfied, no documentation request.
+          ...(onFile
+            ? {
+                reason: `Prior authorization ${onFile.number} for Kineret (anakinra) is on file and covers this order until ${onFile.through}.`,
+                satisfiedPaId: onFile.number,
+              }
+            : {
+                reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
+                questionnaire: ctx.questionnaireCanonical,
+              }),
+        }),
+      ];
+      systemActions.push({
+        type: 'update',
+        description: onFile
+          ? `Record that Kineret (anakinra) MedicationRequest/${a.order.id} is covered by prior authorization ${onFile.number}, on file until ${onFile.through}.`
+          : `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
+        resource: order,
+      });
     }
   }
-  if (config.guideline) {
-    const warning = criteriaWarningCard(ctx, assessments);
-    if (warning) cards.push(warning);
-  }
-  return {
-    status: 200,
-    body: { cards: cards.slice(0, config.maxCards), ...(systemActions.length ? { systemActions } : {}) },
-    meta,
-  };
+  return { status: 200, body: respond(service.hook, cards, systemActions, config.maxCards), meta };
 }

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import express from 'express';
 import type { Config } from '../config';
-import { DTR_APP_SCOPES } from '../constants';
+import { DTR_APP_SCOPES, QUESTIONNAIRE_ID } from '../constants';
+import { ADAPTIVE_SUFFIX } from '../dtr/adaptive';
 import type { DtrAppConfig } from '../dtr/app-config';
 import { WEB_DIST_DIR } from '../paths';
 import { isPublic } from './auth';
@@ -20,6 +21,8 @@ export function dtrAppConfig(config: Config): DtrAppConfig {
     payerFhirBase: `${config.publicBaseUrl}/fhir`,
     payerToken: config.sandbox ? { url: '/sandbox/dtr-token', label: 'sandbox development token (never in production)' } : null,
     kineretNonPreferred: config.kineretNonPreferred,
+    form: config.dtrForm,
+    adaptiveQuestionnaire: `${config.publicBaseUrl}/fhir/Questionnaire/${QUESTIONNAIRE_ID}${ADAPTIVE_SUFFIX}`,
   };
 }
 

@@ -32,7 +32,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env`: more settings of the service (e.g. DTR_FORM=adaptive, REVIEWERS_FILE). */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: install it (apt-get install -y chromium). The browser tests need it and do not skip.`);
   }
@@ -42,8 +43,12 @@ export async function startHarness(): Promise<Harness> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The journeys run the service as deployed: evaluation in a worker thread.
-  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', EVAL_WORKERS: '1' } as NodeJS.ProcessEnv);
+  // The journeys run the service as deployed (evaluation in a worker thread). The service reads the sandbox over
+  // loopback in this same process, beside a browser: generous query time limits, so that a loaded machine does not turn
+  // a journey into "could not be determined" (slow servers are tested in test/crd).
+  const config = loadConfig({
+    PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', EVAL_WORKERS: '1', FHIR_TIMEOUT_MS: '15000', HOOK_BUDGET_MS: '20000', ...env,
+  } as NodeJS.ProcessEnv);
   const services = await createServices(config);
   server.on('request', createApp(services));
 

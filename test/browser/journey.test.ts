@@ -64,7 +64,8 @@ test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated for
     const ehr = await openSandbox(h.context, h.base);
     const cards = await signOrder(ehr, 'ra-mtx', { prefetch: true });
     expect(cards.join(' | ')).toContain('Prior authorization required for Kineret (anakinra)');
-    await expect(ehr.locator('[data-testid=card] .detail table').first().textContent()).resolves.toContain('Covered indication');
+    // Criteria as lists (no tables: renderers without GFM tables show them as they are).
+    await expect(ehr.locator('[data-testid=card] .detail ul').first().textContent()).resolves.toContain('Covered indication');
 
     const app = await launchFromCard(h.context, ehr);
     expect(await app.locator('body').getAttribute('data-ready')).toBe('true');
@@ -117,7 +118,7 @@ test('a request that does not meet a criterion (concurrent-tnf-not-met), the ser
     const ehr = await openSandbox(h.context, h.base);
     const cards = await signOrder(ehr, 'ra-tnf', { prefetch: false });
     expect(cards.join(' | ')).toContain('Prior authorization required');
-    expect(cards.join(' | ')).toContain('policy criteria not met');
+    expect(cards.join(' | ')).toContain('criteria not met on the record');
 
     let app = await launchFromCard(h.context, ehr);
     // The record answers the concurrent-biologic attestation with "no", from the active adalimumab order.

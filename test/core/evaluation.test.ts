@@ -1,6 +1,6 @@
 /**
  * The evaluation service (src/core/evaluation.ts): a result is reused only when nothing that can change it
- * changed (record, order, answers, plan flag, the clock's day, the kind of result), the cache is bounded,
+ * changed (record, order, answers, plan flag, authorizations on file, the evaluation date, the kind of result), the cache is bounded,
  * concurrent identical requests share one evaluation, and a failure is never remembered.
  */
 import type { Bundle } from 'fhir/r4';
@@ -14,6 +14,7 @@ const content = loadContent();
 const engine = new KineretEngine(content);
 const scenario = loadScenarios().find((s) => s.name === 'ra-mtx-failure-approved')!;
 const base = { evaluationDate: scenario.evaluationDate, ...scenario.options };
+const onFile = { number: 'KPA-1', indication: 'RA', start: '2026-06-01', end: '2026-12-31', issued: '2026-06-01' };
 
 /** The in-process backend, counting what it really ran. */
 class Counting implements EvaluationBackend {
@@ -67,6 +68,9 @@ test('anything that can change the result is a different key', async () => {
     ['another order', scenario.bundle, { ...base, orderId: 'other-order' }, 'decision'],
     ['non-preferred on the plan', scenario.bundle, { ...base, nonPreferred: true }, 'decision'],
     ['with answers', scenario.bundle, { ...base, answers: scenario.answers ?? [{ linkId: 'x', valueBoolean: true }] }, 'decision'],
+    ['an authorization on file', scenario.bundle, { ...base, authorizationsOnFile: [onFile] }, 'decision'],
+    ['another authorization on file', scenario.bundle, { ...base, authorizationsOnFile: [{ ...onFile, end: '2026-12-30' }] }, 'decision'],
+    ['two authorizations on file', scenario.bundle, { ...base, authorizationsOnFile: [onFile, { ...onFile, number: 'KPA-2' }] }, 'decision'],
     ['library results', scenario.bundle, base, 'libraries'],
     ['a resource changed', withResource(scenario.bundle, (e) => void ((e[e.length - 1].resource as { id: string }).id += '-2')), base, 'decision'],
     ['resources in another order', withResource(scenario.bundle, (e) => e.reverse()), base, 'decision'],
@@ -77,6 +81,21 @@ test('anything that can change the result is a different key', async () => {
   await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: base, partition: 'https://other-ehr.example' });
   expect(backend.runs).toHaveLength(variants.length + 1);
   expect(evaluator.stats().cache.hits).toBe(0);
+});
+
+test('a result with an authorization on file is never the answer without it (and back), nor on another day', async () => {
+  const { backend, evaluator } = service();
+  const options = { ...base, orderId: 'kineret-order' };
+  const covered = await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: { ...options, authorizationsOnFile: [onFile] } });
+  expect(covered.authorizationOnFile).toEqual({ number: 'KPA-1', through: '2026-12-31', basis: 'current' });
+  expect((await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options })).authorizationOnFile).toBeNull();
+  expect((await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: { ...options, authorizationsOnFile: [] } })).authorizationOnFile).toBeNull();
+  // After the authorization's end the same inputs otherwise are another evaluation, and it covers nothing.
+  expect((await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: { ...options, evaluationDate: '2027-01-02', authorizationsOnFile: [onFile] } })).authorizationOnFile).toBeNull();
+  expect((await evaluator.evaluate({ kind: 'decision', bundle: scenario.bundle, options: { ...options, authorizationsOnFile: [{ ...onFile }] } })).authorizationOnFile).toEqual(covered.authorizationOnFile);
+  // Left out and empty are the same input (one key); the rest were evaluated each.
+  expect(backend.runs).toHaveLength(3);
+  expect(evaluator.stats().cache.hits).toBe(2);
 });
 
 test('what evaluation does not read (Bundle type, id, fullUrl, search) does not change the key', async () => {

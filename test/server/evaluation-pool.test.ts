@@ -3,7 +3,8 @@
  * is evaluated, an evaluation over its time answers "could not be determined in time" (a hook card, a
  * $populate issue, a 503 OperationOutcome for $evaluate), a full queue is refused with 503 and Retry-After
  * (never recorded as an answer), and the same record is not evaluated twice (order-select then order-sign,
- * $questionnaire-package then $populate). No timed assertions: what finished first, what was answered.
+ * $questionnaire-package then $populate), while a result is never reused across different inputs (the member's
+ * authorizations on file among them). No timed assertions: what finished first, what was answered.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, FhirResource, MedicationRequest, OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
@@ -15,6 +16,8 @@ import { corpusDate, loadScenarios } from '../corpus';
 import { fullPrefetch, orderSignRequest, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { answer, populateScenario } from '../support/responses';
+import { memberRecord, pasBundle } from '../support/pas';
+import { CRD } from '../../src/constants';
 import { SYNTHETIC_PATIENT_ID, syntheticRecord } from '../../bench/synthetic';
 
 jest.setTimeout(120_000);
@@ -121,7 +124,7 @@ describe('a full evaluation queue', () => {
 
     const other = await t.post(SIGN, otherDrugSign());
     expect(other.status).toBe(200);
-    expect(other.body).toEqual({ cards: [] });
+    expect(other.body).toEqual({ cards: [], systemActions: [] });
     expect((await request(t.app).get('/health')).status).toBe(200);
 
     expect((await big).status).toBe(200);
@@ -220,5 +223,63 @@ describe('DTR operations over their time', () => {
     expect(populated.status).toBe(200);
     const issues = ((populated.body as Parameters).parameter!.find((p) => p.name === 'issues')!.resource as OperationOutcome).issue;
     expect(issues).toContainEqual({ severity: 'error', code: 'exception', diagnostics: `the questionnaire's CQL could not be evaluated: ${TIMED_OUT}` });
+  });
+});
+
+describe('authorizations on file are an input of the evaluation, and of its cache key', () => {
+  let t: TestApp;
+  let token: string;
+  beforeAll(async () => {
+    t = await startTestApp({ EVAL_WORKERS: '1' }, { clock: fixedClock(`${corpusDate()}T09:30:00Z`) });
+    t.addDtrClient('pas-ehr', ['system/Claim.c', 'system/ClaimResponse.r']);
+    token = await t.tokenFor('pas-ehr', 'system/Claim.c system/ClaimResponse.r');
+  });
+  afterAll(async () => {
+    await t.services.evaluator.close();
+    await t.services.store.close();
+  });
+
+  /** order-sign for one draft order of the member (the same order id each time), the record as prefetch. */
+  const orderSign = () => {
+    const record = memberRecord(scenario);
+    const original = record.find((r) => r.resourceType === 'MedicationRequest' && r.id === 'kineret-order') as MedicationRequest;
+    const order: MedicationRequest = { ...structuredClone(original), id: 'renewal-1', status: 'draft' };
+    return t.post(SIGN, {
+      hookInstance: randomUUID(),
+      hook: 'order-sign',
+      context: { userId: 'Practitioner/dr-rheum', patientId: scenario.bundle.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource!.id, draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: order }] } },
+      prefetch: fullPrefetch(record.filter((r) => r !== original)),
+    });
+  };
+  const paNeeded = (body: { systemActions?: { resource: MedicationRequest }[] }) => {
+    const ext = body.systemActions![0].resource.extension!.find((e) => e.url === CRD.coverageInformationUrl)!;
+    return Object.fromEntries((ext.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueString])) as Record<string, string | undefined>;
+  };
+
+  it('the same order and record after an approval is evaluated again (satisfied by it), not answered from the cache; PAS $submit evaluates through the pool', async () => {
+    const before = t.services.evaluator.stats().cache;
+    const first = await orderSign();
+    expect(first.status).toBe(200);
+    expect(paNeeded(first.body)['pa-needed']).toBe('auth-needed');
+    const again = await orderSign();
+    expect(paNeeded(again.body)['pa-needed']).toBe('auth-needed');
+    let now = t.services.evaluator.stats().cache;
+    expect([now.misses - before.misses, now.hits - before.hits]).toEqual([1, 1]);
+
+    const q = t.services.content.questionnaire;
+    const qr = answer(q, await populateScenario(t.services.engine, q, scenario), scenario.answers ?? []);
+    const submitted = await request(t.app).post('/fhir/Claim/$submit').set('Content-Type', 'application/fhir+json').set('Authorization', `Bearer ${token}`)
+      .send(JSON.stringify(pasBundle(scenario, qr, { identifier: `PA-${randomUUID()}` })));
+    expect(submitted.status).toBe(200);
+    const preAuthRef = ((submitted.body as Bundle).entry![0].resource as { preAuthRef?: string }).preAuthRef;
+    expect(preAuthRef).toMatch(/^KPA-/);
+    now = t.services.evaluator.stats().cache;
+    expect(now.misses - before.misses).toBe(2); // the PAS evaluation: the worker's, not this thread's
+
+    const after = await orderSign();
+    expect(after.status).toBe(200);
+    expect(paNeeded(after.body)).toMatchObject({ 'pa-needed': 'satisfied', 'satisfied-pa-id': preAuthRef });
+    now = t.services.evaluator.stats().cache;
+    expect([now.misses - before.misses, now.hits - before.hits]).toEqual([3, 1]);
   });
 });

@@ -15,6 +15,8 @@ export interface Launch {
   order: string | null;
   coverage: string | null;
   questionnaire: string | null;
+  /** appContext `form`: `adaptive` or `standard`, when the launch chooses the form. */
+  form: 'standard' | 'adaptive' | null;
   /** Set by the sandbox EHR: it labels itself as development-only. */
   sandboxLabel: string | null;
 }
@@ -59,6 +61,7 @@ export function launchFromToken(token: Record<string, unknown>, ehrBase: string,
     order: app.get('order') ?? refs.find((r) => /^(MedicationRequest|ServiceRequest|DeviceRequest)\//.test(r)) ?? null,
     coverage: app.get('coverage') ?? refs.find((r) => r.startsWith('Coverage/')) ?? null,
     questionnaire: app.get('questionnaire') ?? context.find((c) => c?.type === 'Questionnaire' && typeof c.canonical === 'string')?.canonical ?? null,
+    form: app.get('form') === 'adaptive' ? 'adaptive' : app.get('form') === 'standard' ? 'standard' : null,
     sandboxLabel: typeof token.sandbox === 'string' ? token.sandbox : null,
   };
 }

@@ -3,11 +3,13 @@
  * the questionnaire package from the payer, reads the record the payer's CQL needs, fills the form
  * with the shared prepopulation core (src/dtr/populate.ts) and the CQL run in the browser, shows
  * where each answer came from, keeps a draft on the device, saves the response to the EHR
- * (resuming an in-progress one) and submits it to the payer for a determination.
+ * (resuming an in-progress one), submits the prior authorization request to the plan (PAS) and
+ * shows its answer (refreshable), with the payer's determination of each criterion.
  */
-import type { Coverage, Medication, MedicationRequest, Parameters, Patient, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
+import type { Bundle, Coverage, Medication, MedicationRequest, Parameters, Patient, Practitioner, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import FHIR from 'fhirclient/lib/entry/browser';
 import { populate, type LibraryResults, type PopulateOutput } from '../../src/dtr/populate';
+import { runAdaptive } from './adaptive';
 import { loadConfig } from './config';
 import { BrowserEvaluator, criteriaOf } from './cql';
 import { readDetermination } from './determination';
@@ -21,6 +23,8 @@ import { nowIso, systemClock, today } from '../../src/core/clock';
 import { markOrigins, originsByLinkId, type OriginAuthor } from './origin';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
+import { renderAuthorization } from './authorization';
+import { buildInquiry, buildPasRequest, readAuthorization, type Authorization } from './pas';
 import { fetchRecord, type PatientRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import { alertError, alertNotice, clearAlerts, renderContext, renderDetermination, renderEvidence, renderProblems, status, ui } from './view';
@@ -46,6 +50,10 @@ interface Session {
   snapshot: string;
   /** The clinician as author of override and manual answers. */
   author: OriginAuthor | null;
+  order: MedicationRequest;
+  coverage: Coverage | null;
+  /** The prior authorization request last sent to the plan: its identifier, what it documented, the plan's answer. */
+  pas: { identifier: { system: string; value: string }; documented: string; request: Bundle; answer: Authorization } | null;
 }
 
 async function readOrder(ehr: Ehr, reference: string): Promise<{ order: MedicationRequest; medication: Medication | null }> {
@@ -106,6 +114,52 @@ async function onSave(s: Session): Promise<void> {
   }
 }
 
+/** The prescriber named by the order, read from the EHR (null when it cannot be read: the request names it by reference). */
+async function prescriber(s: Session): Promise<Practitioner | null> {
+  const ref = s.order.requester?.reference;
+  if (!ref?.includes('Practitioner/')) return null;
+  return s.ehr.read<Practitioner>(ref).catch(() => null);
+}
+
+/**
+ * Sends the prior authorization request for the saved, completed response. The same documentation is
+ * sent under the same identifier (a retry the plan answers from its record); changed documentation
+ * is a new request, which replaces the earlier one while that is still pended.
+ */
+async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<void> {
+  if (!s.coverage) throw new AppError('app', 'invalid', 'the EHR named no coverage for this order, so no prior authorization request can be sent to the plan');
+  const documented = JSON.stringify(saved.item ?? []);
+  const same = s.pas && s.pas.documented === documented ? s.pas : null;
+  const identifier = same?.identifier ?? { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
+  const replaces = !same && s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
+  const request = buildPasRequest({
+    ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
+    prescriber: await prescriber(s), now: nowIso(clock),
+  });
+  const answer = readAuthorization(await s.payer.submitClaim(request));
+  s.pas = { identifier, documented, request, answer };
+  showAuthorization(s);
+}
+
+function showAuthorization(s: Session): void {
+  if (!s.pas) return;
+  renderAuthorization(ui.authorization(), s.pas.answer, { request: s.pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s) });
+}
+
+/** Asks the plan for the request's current answer ($inquire): a reviewer may have decided since. */
+async function onRefresh(s: Session): Promise<void> {
+  if (!s.pas) return;
+  try {
+    status('Asking the plan for the current answer…');
+    s.pas.answer = readAuthorization(await s.payer.inquire(buildInquiry(s.pas.request, nowIso(clock))));
+    showAuthorization(s);
+    clearAlerts();
+    status(`The plan's answer was checked at ${new Date().toLocaleTimeString()}.`);
+  } catch (e) {
+    alertError(userMessage(e));
+  }
+}
+
 async function onSubmit(s: Session): Promise<void> {
   const invalid = s.form.problems();
   if (invalid.length) {
@@ -116,15 +170,17 @@ async function onSubmit(s: Session): Promise<void> {
   try {
     status('Saving the completed response to the EHR…');
     const saved = await save(s, 'completed');
-    status('Sending the response to the payer for a determination…');
+    status('Sending the prior authorization request to the plan…');
+    await submitToPlan(s, saved);
+    status('Getting the payer\u2019s determination of each criterion…');
     const answer = await s.payer.evaluate({
       resourceType: 'Parameters',
       parameter: [{ name: 'response', resource: saved }, { name: 'data', resource: s.record.bundle }, { name: 'date', valueDate: today(clock) }],
     });
     renderDetermination(readDetermination(answer));
     clearAlerts();
-    status(`Submitted: saved on the EHR as QuestionnaireResponse/${saved.id}; the payer's determination is below.`);
-    ui.determination().scrollIntoView({ block: 'start' });
+    status(`Submitted: saved on the EHR as QuestionnaireResponse/${saved.id}; the plan's answer and the determination of each criterion are below.`);
+    ui.authorization().scrollIntoView({ block: 'start' });
   } catch (e) {
     alertError(userMessage(e));
   } finally {
@@ -154,12 +210,15 @@ async function start(): Promise<void> {
   renderContext({ patient, order, coverage, user: launch.user, ehr: launch.ehrBase });
 
   status('Getting the documentation requirements from the payer…');
+  // The adaptive form when the launch (appContext form=adaptive) or the app's setting (DTR_FORM) asks for it.
+  const adaptive = (launch.form ?? config.form) === 'adaptive';
+  const questionnaire = adaptive ? config.adaptiveQuestionnaire : launch.questionnaire;
   const pkgInput: Parameters = {
     resourceType: 'Parameters',
     parameter: [
       ...(coverage ? [{ name: 'coverage', resource: coverage }] : []),
       { name: 'order', resource: order },
-      ...(launch.questionnaire ? [{ name: 'questionnaire', valueCanonical: launch.questionnaire }] : []),
+      ...(questionnaire ? [{ name: 'questionnaire', valueCanonical: questionnaire }] : []),
       { name: 'referenced', resource: patient },
       ...(medication ? [{ name: 'referenced', resource: medication }] : []),
     ],
@@ -171,8 +230,21 @@ async function start(): Promise<void> {
   status('Reading the patient record the payer\u2019s rules need…');
   const record = await fetchRecord(ehr, pkg, { patient, order, coverage });
 
-  status('Filling in the form from the record…');
   const evaluator = new BrowserEvaluator(pkg.libraries, pkg.valueSets, mainLibrary);
+  if (adaptive) {
+    if (!pkg.payerDraft) throw new AppError('payer', 'invalid', 'the payer\'s adaptive package has no initial response');
+    await runAdaptive({
+      payer, initial: pkg.payerDraft, record: record.bundle,
+      context: { patient: `Patient/${launch.patientId}`, user: launch.user ?? undefined, coverage: launch.coverage ?? undefined, order: launch.order },
+      author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
+      evaluate: () => evaluator.evaluate(record.bundle, { orderId: order.id, nonPreferred: config.kineretNonPreferred, date: today(clock) }),
+      now: () => nowIso(clock),
+      today: () => today(clock),
+    });
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  status('Filling in the form from the record…');
   let results: LibraryResults = {};
   const population = await populate({
     questionnaire: pkg.questionnaire,
@@ -195,6 +267,9 @@ async function start(): Promise<void> {
     snapshot: '',
     // The prescriber filling in the form is a doctor; for anyone else the role is not known to the app.
     author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
+    order,
+    coverage,
+    pas: null,
   };
 
   renderProblems(problemsByItem(population.outcome, pkg.questionnaire), [

@@ -1,10 +1,11 @@
 /**
- * The payer's DTR endpoint: $questionnaire-package and $evaluate, with a payer access token. The
+ * The payer's FHIR endpoint: DTR ($questionnaire-package, $evaluate) and PAS (Claim/$submit,
+ * Claim/$inquire), with a payer access token. The
  * token source is what /dtr/config.json names: in the sandbox a development route of the same
  * server; a deployed DTR app has none in the browser (its own backend calls the payer, or the EHR is
  * the DTR client), and then this says so instead of failing obscurely.
  */
-import type { Parameters } from 'fhir/r4';
+import type { Bundle, FhirResource, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import type { DtrAppConfig } from '../../src/dtr/app-config';
 import { AppError } from './errors';
 import { fetchJson } from './http';
@@ -30,10 +31,10 @@ export class Payer {
     return this.token;
   }
 
-  /** POSTs Parameters; on 401 (an expired payer token) gets a new token once and retries. */
-  private async operation(path: string, body: Parameters): Promise<Parameters> {
+  /** POSTs a FHIR resource; on 401 (an expired payer token) gets a new token once and retries. */
+  private async operation<T extends FhirResource>(path: string, body: FhirResource): Promise<T> {
     const post = async (token: string) =>
-      (await fetchJson<Parameters>('payer', `${this.config.payerFhirBase}/${path}`, {
+      (await fetchJson<T>('payer', `${this.config.payerFhirBase}/${path}`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/fhir+json' },
         body: JSON.stringify(body),
@@ -47,10 +48,25 @@ export class Payer {
   }
 
   questionnairePackage(input: Parameters): Promise<Parameters> {
-    return this.operation('Questionnaire/$questionnaire-package', input);
+    return this.operation<Parameters>('Questionnaire/$questionnaire-package', input);
   }
 
   evaluate(input: Parameters): Promise<Parameters> {
-    return this.operation('QuestionnaireResponse/$evaluate', input);
+    return this.operation<Parameters>('QuestionnaireResponse/$evaluate', input);
+  }
+
+  /** PAS: the prior authorization request Bundle in, the plan's response Bundle (ClaimResponse first) out. */
+  submitClaim(request: Bundle): Promise<Bundle> {
+    return this.operation<Bundle>('Claim/$submit', request);
+  }
+
+  /** PAS: the current ClaimResponse of a request (by its identifier, patient and provider). */
+  inquire(inquiry: Bundle): Promise<Bundle> {
+    return this.operation<Bundle>('Claim/$inquire', inquiry);
+  }
+
+  /** SDC $next-question (adaptive forms): the adaptive response in, the next one out. */
+  nextQuestion(input: Parameters): Promise<QuestionnaireResponse> {
+    return this.operation<QuestionnaireResponse>('Questionnaire/$next-question', input);
   }
 }

@@ -18,6 +18,7 @@ export const ui = {
   evidence: () => byId('evidence'),
   problems: () => byId('problems'),
   determination: () => byId('determination'),
+  authorization: () => byId('authorization'),
   save: () => byId<HTMLButtonElement>('save'),
   submit: () => byId<HTMLButtonElement>('submit'),
   sandbox: () => byId('sandbox-banner'),
