@@ -224,6 +224,21 @@ describe('DTR operations over their time', () => {
     const issues = ((populated.body as Parameters).parameter!.find((p) => p.name === 'issues')!.resource as OperationOutcome).issue;
     expect(issues).toContainEqual({ severity: 'error', code: 'exception', diagnostics: `the questionnaire's CQL could not be evaluated: ${TIMED_OUT}` });
   });
+
+  it('PAS $submit answers 503 with a timeout OperationOutcome and files nothing: the same request sent again is not a duplicate', async () => {
+    t.addDtrClient('pas-ehr', ['system/Claim.c', 'system/ClaimResponse.r']);
+    const token = await t.tokenFor('pas-ehr', 'system/Claim.c system/ClaimResponse.r');
+    const q = t.services.content.questionnaire;
+    const completed = answer(q, await populateScenario(t.services.engine, q, scenario), scenario.answers!);
+    const bundle = pasBundle(scenario, completed, { identifier: `PA-${randomUUID()}` });
+    for (let i = 0; i < 2; i++) {
+      const res = await request(t.app).post('/fhir/Claim/$submit').set('Content-Type', 'application/fhir+json').set('Authorization', `Bearer ${token}`).send(JSON.stringify(bundle));
+      expect(res.status).toBe(503);
+      expect((res.body as OperationOutcome).issue).toEqual([{ severity: 'error', code: 'timeout', diagnostics: `${TIMED_OUT} The request was not filed; send it again.` }]);
+    }
+    expect(await t.services.pas.queue()).toEqual([]);
+    expect(await t.services.pas.recentlyDecided(10)).toEqual([]);
+  });
 });
 
 describe('authorizations on file are an input of the evaluation, and of its cache key', () => {
