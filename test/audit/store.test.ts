@@ -3,36 +3,11 @@
  * (.ci/run starts PostgreSQL and sets it).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
-import { openAuditStore } from '../../src/audit/open';
 import type { AuditStore, HookCallRecord } from '../../src/audit/store';
+import { storeEngines } from '../support/stores';
 
 jest.setTimeout(30_000);
-const pgUrl = process.env.TEST_DATABASE_URL;
-const engines: [string, () => Promise<AuditStore>][] = [
-  ['sqlite', async () => openAuditStore(path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'audit.sqlite'))],
-];
-if (pgUrl) {
-  engines.push(['postgres', async () => {
-    const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const c = new Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.end();
-    return openAuditStore(pgUrl, { schema });
-  }]);
-} else {
-  // Said in the test output, not only in the skip count: a green run without PostgreSQL has not tested it.
-  console.warn(
-    'PostgreSQL audit store tests SKIPPED: TEST_DATABASE_URL is not set. To run them against a local server:\n' +
-      '  TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE npm test\n' +
-      '(the user needs CREATE on that database: each run makes its own schema). .ci/run starts PostgreSQL and sets it.',
-  );
-  it.skip('PostgreSQL audit store (set TEST_DATABASE_URL to run it)', () => undefined);
-}
+const engines = storeEngines('audit store');
 
 function call(overrides: Partial<HookCallRecord> = {}): HookCallRecord {
   return {

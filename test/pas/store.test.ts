@@ -5,36 +5,16 @@
  * by member key, and reviewer sessions.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { ClaimResponse } from 'fhir/r4';
-import { Client } from 'pg';
-import { openAuditStore } from '../../src/audit/open';
 import type { AuditStore } from '../../src/audit/store';
 import type { Clock } from '../../src/core/clock';
 import { hashPassword, ReviewerRegistry, ReviewerSessions } from '../../src/pas/reviewers';
 import { PaConflict, PaStore, type NewRequest } from '../../src/pas/store';
 import type { DecisionRecord, PaRequest } from '../../src/pas/types';
+import { storeEngines } from '../support/stores';
 
 jest.setTimeout(60_000);
-const pgUrl = process.env.TEST_DATABASE_URL;
-const engines: [string, () => Promise<AuditStore>][] = [
-  ['sqlite', async () => openAuditStore(path.join(mkdtempSync(path.join(tmpdir(), 'pa-')), 'audit.sqlite'))],
-];
-if (pgUrl) {
-  engines.push(['postgres', async () => {
-    const schema = `pa_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const c = new Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.end();
-    return openAuditStore(pgUrl, { schema });
-  }]);
-} else {
-  console.warn('PostgreSQL prior authorization store tests SKIPPED: TEST_DATABASE_URL is not set (see test/audit/store.test.ts).');
-  it.skip('PostgreSQL prior authorization store (set TEST_DATABASE_URL to run it)', () => undefined);
-}
+const engines = storeEngines('prior authorization store');
 
 const CR = { resourceType: 'ClaimResponse', status: 'active', use: 'preauthorization', patient: {}, created: '2026-11-30', outcome: 'queued' } as unknown as ClaimResponse;
 
