@@ -50,52 +50,56 @@ export interface ProfileSummary {
   frames: [string, number][];
 }
 
-/** Self time by package and by frame of a profile, as shares: what the bench reports as the floor of a run. */
-export function profileShares(file: string): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  const byPackage = new Map<string, number>();
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    total += dt;
-    const frame = nodes.get(id)!.callFrame;
-    self.set(label(frame), (self.get(label(frame)) ?? 0) + dt);
-    byPackage.set(packageOf(frame), (byPackage.get(packageOf(frame)) ?? 0) + dt);
-  });
-  const shares = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, t]): [string, number] => [k, t / total]);
-  return { totalMs: total / 1000, byPackage: shares(byPackage), frames: shares(self) };
+interface Tally {
+  /** Sampled time, microseconds. */
+  total: number;
+  self: Map<string, number>;
+  byPackage: Map<string, number>;
+  /** Inclusive time of the frames matching the pattern (empty without one). */
+  inclusive: Map<string, number>;
 }
 
-function summarise(profile: CpuProfile, top: number, inclusive?: RegExp): string {
+/** Self time by frame and by package, and inclusive time of the frames matching `inclusive`. */
+function tally(profile: CpuProfile, inclusive?: RegExp): Tally {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
-  const self = new Map<string, number>();
-  const byPackage = new Map<string, number>();
-  const incl = new Map<string, number>();
-  let total = 0;
+  const t: Tally = { total: 0, self: new Map(), byPackage: new Map(), inclusive: new Map() };
+  const add = (m: Map<string, number>, key: string, dt: number) => m.set(key, (m.get(key) ?? 0) + dt);
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
-    total += dt;
+    t.total += dt;
     const frame = nodes.get(id)!.callFrame;
-    self.set(label(frame), (self.get(label(frame)) ?? 0) + dt);
-    byPackage.set(packageOf(frame), (byPackage.get(packageOf(frame)) ?? 0) + dt);
+    add(t.self, label(frame), dt);
+    add(t.byPackage, packageOf(frame), dt);
     if (!inclusive) return;
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
       const l = label(nodes.get(at)!.callFrame);
       if (inclusive.test(l) && !seen.has(l)) {
         seen.add(l);
-        incl.set(l, (incl.get(l) ?? 0) + dt);
+        add(t.inclusive, l, dt);
       }
     }
   });
+  return t;
+}
+
+const largestFirst = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+
+/** Self time by package and by frame of a profile, as shares: what the bench reports as the floor of a run. */
+export function profileShares(file: string): ProfileSummary {
+  const t = tally(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+  const shares = (m: Map<string, number>) => largestFirst(m).map(([k, v]): [string, number] => [k, v / t.total]);
+  return { totalMs: t.total / 1000, byPackage: shares(t.byPackage), frames: shares(t.self) };
+}
+
+function summarise(profile: CpuProfile, top: number, inclusive?: RegExp): string {
+  const t = tally(profile, inclusive);
   const list = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `${pct(t, total)}  ${k}`).join('\n');
-  const out = [`${(total / 1e6).toFixed(1)} s sampled`, '', 'self time by package:', list(byPackage, 15), '', `top ${top} frames by self time:`, list(self, top)];
-  if (inclusive) out.push('', `inclusive time of frames matching ${inclusive}:`, list(incl, top));
+    largestFirst(m).slice(0, n).map(([k, v]) => `${pct(v, t.total)}  ${k}`).join('\n');
+  const out = [`${(t.total / 1e6).toFixed(1)} s sampled`, '', 'self time by package:', list(t.byPackage, 15), '', `top ${top} frames by self time:`, list(t.self, top)];
+  if (inclusive) out.push('', `inclusive time of frames matching ${inclusive}:`, list(t.inclusive, top));
   return out.join('\n');
 }
 
