@@ -2,15 +2,15 @@
  * The browser tests' world: the service started in-process (createServices/createApp) on an
  * ephemeral loopback port with PUBLIC_BASE_URL set to it, sandbox and authentication ON, an
  * in-memory audit store; and Debian's Chromium driven by playwright-core (never a downloaded
- * browser) with a fresh profile. A missing Chromium fails the tests loudly: they never skip.
+ * browser). Each journey gets its own browser context (its own storage and tabs), so journeys can
+ * run at the same time in one browser. A missing Chromium fails the tests loudly: they never skip.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createApp, createServices, type Services } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { ROOT } from '../../src/paths';
@@ -19,53 +19,58 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const OUTPUT_DIR = path.join(ROOT, 'test-output');
 
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // Journeys run side by side in tabs of one browser: no tab is slowed down for being in the background.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
 ];
 
 export interface Harness {
   base: string;
   services: Services;
-  context: BrowserContext;
-  /** Uncaught errors of any page (a journey fails if its pages threw). */
-  pageErrors: string[];
+  browser: Browser;
+  /** A fresh browser context (its own storage, cookies and tabs) for one journey; its page errors are collected. */
+  newContext(): Promise<JourneyContext>;
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface JourneyContext {
+  context: BrowserContext;
+  /** Uncaught errors of any page of this context (a journey fails if its pages threw). */
+  pageErrors: string[];
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: install it (apt-get install -y chromium). The browser tests need it and do not skip.`);
   }
-  // The pages under test are the ones built from web/ now (about a second), never a stale bundle.
+  // The pages under test are the ones built from web/ now (skipped when up to date), never a stale bundle.
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-web.mjs')], { cwd: ROOT, stdio: 'pipe' });
 
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
+  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
   const services = await createServices(config);
   server.on('request', createApp(services));
 
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'kineret-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1000 },
-  });
-  const pageErrors: string[] = [];
-  const watch = (page: Page) => page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-  context.pages().forEach(watch);
-  context.on('page', watch);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const contexts: BrowserContext[] = [];
 
   return {
     base,
     services,
-    context,
-    pageErrors,
+    browser,
+    newContext: async () => {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      contexts.push(context);
+      const pageErrors: string[] = [];
+      context.on('page', (page: Page) => page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`)));
+      return { context, pageErrors };
+    },
     close: async () => {
-      await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
+      await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+      await browser.close().catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.store.close();
@@ -73,16 +78,22 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-/** Runs a journey; on failure, every open page is saved as a screenshot in test-output/ before the error is rethrown. */
-export async function withScreenshots(h: Harness, name: string, run: () => Promise<void>): Promise<void> {
+/**
+ * Runs one journey in a fresh context and closes it; on failure, every open page of the context is
+ * saved as a screenshot in test-output/ before the error is rethrown. Uncaught page errors fail it.
+ */
+export async function journey(h: Harness, name: string, run: (context: BrowserContext) => Promise<void>): Promise<void> {
+  const { context, pageErrors } = await h.newContext();
   try {
-    await run();
+    await run(context);
+    if (pageErrors.length) throw new Error(`uncaught errors in the pages:\n${pageErrors.join('\n')}`);
   } catch (e) {
     mkdirSync(OUTPUT_DIR, { recursive: true });
-    const pages = h.context.pages();
-    for (const [i, page] of pages.entries()) {
-      await page.screenshot({ path: path.join(OUTPUT_DIR, `${name}-${i}.png`), fullPage: true }).catch(() => undefined);
+    for (const [i, page] of context.pages().entries()) {
+      await page.screenshot({ path: path.join(OUTPUT_DIR, `${name}-${i}.png`), fullPage: true, timeout: 5_000 }).catch(() => undefined);
     }
     throw e;
+  } finally {
+    await context.close().catch(() => undefined);
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
 import type { Page } from 'playwright-core';
-import { startHarness, withScreenshots, type Harness } from './harness';
+import { journey, startHarness, type Harness } from './harness';
 import {
   answerBoolean, answerNumber, answerText, attach, criteria, item, launchFromCard, marks, openSandbox, save, signOrder, submit, waitForError, waitForMark,
 } from './pages';
@@ -23,11 +23,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
-});
-
-afterEach(() => {
-  const errors = h ? h.pageErrors.splice(0) : [];
-  expect(errors).toEqual([]);
 });
 
 function find(items: QuestionnaireResponseItem[] | undefined, linkId: string): QuestionnaireResponseItem | undefined {
@@ -60,13 +55,13 @@ async function draftKeys(app: Page): Promise<string[]> {
 }
 
 test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated form, attestations, save, submit, approved', async () => {
-  await withScreenshots(h, 'approved', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'approved', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     const cards = await signOrder(ehr, 'ra-mtx', { prefetch: true });
     expect(cards.join(' | ')).toContain('Prior authorization required for Kineret (anakinra)');
     await expect(ehr.locator('[data-testid=card] .detail table').first().textContent()).resolves.toContain('Covered indication');
 
-    const app = await launchFromCard(h.context, ehr);
+    const app = await launchFromCard(context, ehr);
     expect(await app.locator('body').getAttribute('data-ready')).toBe('true');
     await expect(app.locator('#sandbox-banner').textContent()).resolves.toContain('development only');
     const filled = await marks(app);
@@ -113,13 +108,13 @@ test('an approvable RA request (ra-mtx-failure-approved): card, prepopulated for
 });
 
 test('a denied request (concurrent-tnf-denied), the service reading the sandbox FHIR server: resume from the EHR, denied with its reason', async () => {
-  await withScreenshots(h, 'denied', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'denied', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     const cards = await signOrder(ehr, 'ra-tnf', { prefetch: false });
     expect(cards.join(' | ')).toContain('Prior authorization required');
     expect(cards.join(' | ')).toContain('policy criteria not met');
 
-    let app = await launchFromCard(h.context, ehr);
+    let app = await launchFromCard(context, ehr);
     // The record answers the concurrent-biologic attestation with "no", from the active adalimumab order.
     expect((await marks(app))['no-concurrent-biologic']).toBe('auto');
     await expect(item(app, 'no-concurrent-biologic').locator('label[id$="|false"]').getAttribute('class')).resolves.toContain('checked');
@@ -131,7 +126,7 @@ test('a denied request (concurrent-tnf-denied), the service reading the sandbox 
     await app.close();
 
     // Launched again from the card: the in-progress response on the EHR is resumed.
-    app = await launchFromCard(h.context, ehr);
+    app = await launchFromCard(context, ehr);
     await expect(app.locator('[data-testid=notice]').textContent()).resolves.toContain('Resumed the in-progress documentation');
     expect((await marks(app))['no-active-infection']).toBe('manual');
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
@@ -146,10 +141,10 @@ test('a denied request (concurrent-tnf-denied), the service reading the sandbox 
 });
 
 test('an expired EHR session, an unreachable EHR and a payer error each get a clear message, and the typed answers survive a reload', async () => {
-  await withScreenshots(h, 'failures', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'failures', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     await signOrder(ehr, 'ra-cam', { prefetch: true });
-    const app = await launchFromCard(h.context, ehr);
+    const app = await launchFromCard(context, ehr);
     await answerBoolean(app, 'no-active-infection', true);
     await waitForMark(app, 'no-active-infection', 'manual');
 
@@ -183,8 +178,8 @@ test('an expired EHR session, an unreachable EHR and a payer error each get a cl
 });
 
 test("the sandbox renders a card's markdown safely: no script runs, no event handler or javascript: link survives", async () => {
-  await withScreenshots(h, 'markdown', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'markdown', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     const hostile = {
       cards: [{
         uuid: 'c1', summary: 'Injected card', indicator: 'critical', source: { label: 'Somewhere', url: 'javascript:alert(1)' },
