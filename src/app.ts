@@ -122,7 +122,7 @@ export function createApp(services: Services): express.Express {
   });
   registerSmartRoutes(routes, services.smart);
   if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id));
-  registerDtrAppRoutes(routes, config);
+  registerDtrAppRoutes(routes, { config, registry: services.registry, smart: services.smart, store: services.store, clock: services.clock });
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);
   registerAuditRoutes(routes, services.store);

@@ -51,5 +51,14 @@ export const POLICY_PATH = '/policy/kineret-anakinra';
 export const DTR_LAUNCH_PATH = '/dtr/launch';
 /** Scopes the DTR app asks for at an EHR launch (SMART App Launch 2): the patient's record, and writing its responses. */
 export const DTR_APP_SCOPES = ['launch', 'openid', 'fhirUser', 'patient/*.rs', 'patient/QuestionnaireResponse.cru'];
+/**
+ * What a session of the hosted DTR app (src/security/dtr-session.ts) may do at the payer: the DTR
+ * operations, and reading the order this service recorded from the same EHR's order-sign call for the
+ * launch's patient (patient/MedicationRequest.r: the session is bound to that patient).
+ */
+export const DTR_SESSION_SCOPES = [
+  'system/Questionnaire.rs', 'system/Library.rs', 'system/ValueSet.rs', 'system/CodeSystem.rs', 'system/QuestionnaireResponse.cr',
+  'patient/MedicationRequest.r',
+];
 
 export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';

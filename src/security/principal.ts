@@ -6,7 +6,7 @@
  * with the auditor scope reads everything. Stored QuestionnaireResponses and their determinations
  * use it today; the authorization records to come (PAS) take an owner column and a Reader the same way.
  */
-import { hasScopes } from './smart';
+import { hasScopes, type SessionBinding } from './smart';
 
 export const AUDITOR_SCOPE = 'admin/audit.rs';
 
@@ -17,8 +17,11 @@ export type Principal =
   | { kind: 'anonymous' }
   /** A CDS client, authenticated by its CDS Hooks JWT. */
   | { kind: 'cds-client'; iss: string }
-  /** A SMART Backend Services client, authenticated by an access token from /auth/token. */
-  | { kind: 'smart-client'; clientId: string; scopes: string[] };
+  /**
+   * A SMART Backend Services client, authenticated by an access token from /auth/token; or a session of
+   * the hosted DTR app (`session`: the verified launch it is bound to), with a token from /dtr/session.
+   */
+  | { kind: 'smart-client'; clientId: string; scopes: string[]; session?: SessionBinding };
 
 /** The owner written on a record the principal creates; '' for AUTH=off (no registered client has an empty id). */
 export function ownerOf(principal: Principal): string {

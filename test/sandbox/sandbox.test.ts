@@ -53,14 +53,17 @@ describe('development only', () => {
     await expect(SandboxAuthServer.create({ sandbox: false, fhirBase: 'http://x/sandbox/fhir', authBase: 'http://x/sandbox/auth', apps: [] })).rejects.toThrow(/SANDBOX=off/);
   });
 
-  test('with SANDBOX=off no sandbox route exists, and the DTR app is told it has no payer token in the browser', async () => {
+  test('with SANDBOX=off no sandbox route exists, and the DTR app gets its payer access from a session of its verified launch, never a token route', async () => {
     const services = await createServices(loadConfig({ SANDBOX: 'off', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv));
     const app = createApp(services);
     for (const path of ['/', '/sandbox/', '/sandbox/api/patients', '/sandbox/fhir/metadata', '/sandbox/fhir/.well-known/smart-configuration', '/sandbox/dtr-token']) {
       expect({ path, status: (await request(app).get(path)).status }).toEqual({ path, status: 404 });
     }
     const config = await request(app).get('/dtr/config.json');
-    expect(config.body).toMatchObject({ clientId: 'kineret-dtr', payerToken: null });
+    expect(config.body).toEqual({
+      clientId: 'kineret-dtr', scope: 'launch openid fhirUser patient/*.rs patient/QuestionnaireResponse.cru', payerFhirBase: 'http://localhost:3000/fhir',
+      sessionUrl: 'http://localhost:3000/dtr/session', recordedOrderUrl: 'http://localhost:3000/dtr/session/order', kineretNonPreferred: false,
+    });
     await services.store.close();
   });
 });
