@@ -38,6 +38,8 @@ export interface JourneyContext {
   context: BrowserContext;
   /** Uncaught errors of any page of this context (a journey fails if its pages threw). */
   pageErrors: string[];
+  /** What the pages logged as errors (shown when a journey fails). */
+  consoleErrors: string[];
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
@@ -65,8 +67,14 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       contexts.push(context);
       const pageErrors: string[] = [];
-      context.on('page', (page: Page) => page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`)));
-      return { context, pageErrors };
+      const consoleErrors: string[] = [];
+      context.on('page', (page: Page) => {
+        page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+        page.on('console', (m) => {
+          if (m.type() === 'error') consoleErrors.push(`${page.url().split('?')[0]}: ${m.text().slice(0, 500)}`);
+        });
+      });
+      return { context, pageErrors, consoleErrors };
     },
     close: async () => {
       await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
@@ -83,11 +91,12 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
  * saved as a screenshot in test-output/ before the error is rethrown. Uncaught page errors fail it.
  */
 export async function journey(h: Harness, name: string, run: (context: BrowserContext) => Promise<void>): Promise<void> {
-  const { context, pageErrors } = await h.newContext();
+  const { context, pageErrors, consoleErrors } = await h.newContext();
   try {
     await run(context);
     if (pageErrors.length) throw new Error(`uncaught errors in the pages:\n${pageErrors.join('\n')}`);
   } catch (e) {
+    if (consoleErrors.length && e instanceof Error) e.message += `\n\nThe pages logged:\n${consoleErrors.join('\n')}`;
     mkdirSync(OUTPUT_DIR, { recursive: true });
     for (const [i, page] of context.pages().entries()) {
       await page.screenshot({ path: path.join(OUTPUT_DIR, `${name}-${i}.png`), fullPage: true, timeout: 5_000 }).catch(() => undefined);

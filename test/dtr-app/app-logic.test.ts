@@ -188,7 +188,7 @@ describe('package, response and determination', () => {
       ],
     });
     expect(d).toMatchObject({ decision: 'approved', indication: 'Rheumatoid arthritis', approvalPeriod: { start: '2026-01-01', end: '2026-07-01' } });
-    expect(d.criteria).toEqual([{ code: 'AGE', title: 'Age limit', status: 'met', reason: 'member is 54', evidence: ['Patient/p'] }]);
+    expect(d.criteria).toEqual([{ code: 'AGE', title: 'Age limit', description: '', status: 'met', reason: 'member is 54', evidence: ['Patient/p'] }]);
     expect(() => readDetermination({ resourceType: 'Parameters' })).toThrow(/without a decision/);
   });
 });
