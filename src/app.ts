@@ -9,7 +9,6 @@ import express from 'express';
 import { openAuditStore } from './audit/open';
 import type { AuditStore } from './audit/store';
 import type { Config } from './config';
-import { POLICY_PATH } from './constants';
 import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
 import { FhirReader } from './fhir/read';
@@ -26,6 +25,7 @@ import { cors } from './http/cors';
 import { errorHandler, sendError } from './http/errors';
 import { registerFhirRoutes } from './http/fhir';
 import { registerDtrAppRoutes } from './http/dtr-app';
+import { registerPolicyRoutes } from './http/policy';
 import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
 import { registerSandboxRoutes } from './http/sandbox';
 import { registerSmartRoutes } from './http/smart';
@@ -116,10 +116,7 @@ export function createApp(services: Services): express.Express {
   routes.route('GET', '/health', { access: isPublic('liveness for load balancers: no data') }, (_req, res) => {
     res.json({ status: 'ok', store: services.store.kind, auth: config.auth, valueSets: services.valueSets.length });
   });
-  const policy = readFileSync(path.join(ROOT, 'policy', 'kineret-anakinra-coverage-guideline.txt'), 'utf8');
-  routes.route('GET', POLICY_PATH, { access: isPublic('the published coverage policy the cards link to') }, (_req, res) => {
-    res.type('text/plain; charset=utf-8').send(policy);
-  });
+  registerPolicyRoutes(routes, { payerName: config.payerName });
   registerSmartRoutes(routes, services.smart);
   if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id));
   registerDtrAppRoutes(routes, { config, registry: services.registry, smart: services.smart, store: services.store, clock: services.clock });
