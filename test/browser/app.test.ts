@@ -9,7 +9,7 @@
 import type { QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
 import type { BrowserContext, Page } from 'playwright-core';
 import { loadScenarios } from '../corpus';
-import { journey, startHarness, type Harness } from './harness';
+import { journey, screenshot, startHarness, type Harness } from './harness';
 import {
   answerBoolean, answerNumber, answerText, attach, criteria, item, launchDirectly, launchFromCard, marks, needsState, openSandbox, patientOf, save, settled,
   signOrder, submit, waitForError, waitForMark,
@@ -67,6 +67,7 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     const ehr = await openSandbox(context, h.base);
     const cards = await signOrder(ehr, 'ra-mtx', { prefetch: true });
     expect(cards.join(' | ')).toContain('Prior authorization required for Kineret (anakinra)');
+    await screenshot(ehr, 'sandbox-cards');
 
     const { app } = await launchFromCard(context, ehr);
     expect(await app.locator('body').getAttribute('data-ready')).toBe('true');
@@ -85,6 +86,8 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     expect(shown).toContain('Rheumatoid arthritis');
     expect(shown).toMatch(/CDAI\]? \(75847-4\): 28, \d{4}-\d{2}-\d{2}/);
     expect(shown).not.toMatch(/KineretPA|Observation\/ra-mtx-cdai/);
+    await settled(app);
+    await screenshot(app, 'dtr-form-evidence');
     await panel.locator('details summary').click();
     expect(await panel.innerText()).toContain('"KineretPA"."Prefill RA Moderate Severe"');
     // A record entry opens.
@@ -127,6 +130,7 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     const result = await submit(app);
     expect(result).toMatchObject({ decision: 'approved', outcome: 'approved', headline: 'Approved', unanswered: [] });
     await expect(app.locator('[data-testid=approval-period]').textContent()).resolves.toMatch(/^\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}$/);
+    await screenshot(app, 'dtr-approved', app.locator('#determination'));
     const statuses = await criteria(app);
     expect(Object.keys(statuses)).toEqual(expect.arrayContaining(['IND', 'ALL-1', 'ALL-2', 'RA-1', 'RA-2', 'RA-3']));
     expect(Object.values(statuses).every((s) => s === 'met')).toBe(true);
@@ -167,6 +171,7 @@ test.concurrent('a criterion not met on the record, the service reading the sand
     expect(result.decision).not.toBe('approved');
     expect(result).toMatchObject({ outcome: 'not-met', headline: 'Does not meet the guideline as documented: the plan\'s clinical reviewer will decide' });
     expect((await criteria(app))['ALL-2']).toBe('not-met');
+    await screenshot(app, 'dtr-not-met', app.locator('#determination'));
     const reason = app.locator('[data-testid=not-met] li[data-criterion="ALL-2"]');
     const text = await reason.innerText();
     expect(text).toMatch(/adalimumab/i);
@@ -189,6 +194,7 @@ test.concurrent('submitting with questions unanswered: the app lists them by cri
     await app.click('#submit');
     const list = app.locator('[data-testid=unanswered]');
     await list.waitFor();
+    await screenshot(app, 'dtr-submit-check');
     expect(await list.locator('li[data-criterion="ALL-1"] a').first().getAttribute('data-link-id')).toBe('no-active-infection');
     // Going back to a question: nothing is submitted, the question is in view.
     await list.locator('a[data-link-id="no-hypersensitivity"]').click();

@@ -10,13 +10,19 @@ import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createApp, createServices, type Services } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { ROOT } from '../../src/paths';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const OUTPUT_DIR = path.join(ROOT, 'test-output');
+/**
+ * Where the journeys' screenshots of the sandbox journey go: test-output/screenshots (not tracked) on every run, so
+ * that a journey that cannot be photographed fails; docs/screenshots (committed, shown in the README) only when asked,
+ * with `npm run screenshots` (SCREENSHOTS=update).
+ */
+export const SCREENSHOT_DIR = process.env.SCREENSHOTS === 'update' ? path.join(ROOT, 'docs', 'screenshots') : path.join(OUTPUT_DIR, 'screenshots');
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -105,4 +111,13 @@ export async function journey(h: Harness, name: string, run: (context: BrowserCo
   } finally {
     await context.close().catch(() => undefined);
   }
+}
+
+/** Saves a screenshot for the README (see SCREENSHOT_DIR): the viewport, or one element of the page. */
+export async function screenshot(page: Page, name: string, element?: Locator): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  // No blinking caret or animation: the same journey gives the same picture.
+  if (element) await element.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+  else await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
 }
