@@ -54,8 +54,10 @@ async function timeOnce(engine: KineretEngine, bundle: Bundle, options: Evaluate
 
 async function divergences(engines: Engines, bundle: Bundle, options: EvaluateOptions): Promise<number> {
   const [a, b] = [await engines.fast.evaluateRaw(bundle, options), await engines.stock.evaluateRaw(bundle, options)];
-  const names = new Set([...Object.keys(a.results), ...Object.keys(b.results)]);
-  return [...names].filter((n) => canonicalJson(a.results[n]) !== canonicalJson(b.results[n])).length;
+  const flat = (r: typeof a) => new Map(Object.entries(r.results).flatMap(([lib, values]) => Object.entries(values).map(([n, v]) => [`${lib}.${n}`, v] as const)));
+  const [fa, fb] = [flat(a), flat(b)];
+  const names = new Set([...fa.keys(), ...fb.keys()]);
+  return [...names].filter((n) => canonicalJson(fa.get(n)) !== canonicalJson(fb.get(n))).length;
 }
 
 /** `rounds` interleaved runs of every source; the first source of each round rotates. */

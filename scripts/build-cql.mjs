@@ -83,11 +83,15 @@ function newLibraryManager(libraries) {
  * The translator's TrackBack is a Kotlin object with mangled property names; its toString()
  * is stable: TrackBack{library='...', startLine=4, startChar=3, endLine=4, endChar=9}.
  */
-function describe(exception, file) {
+function describe(exception, file, libraries) {
   const text = exception.locator ? String(exception.locator) : '';
   const line = /startLine=(\d+)/.exec(text)?.[1] ?? '1';
   const col = /startChar=(\d+)/.exec(text)?.[1] ?? '1';
-  return `${path.relative(process.cwd(), path.join(cqlDir, file.file))}:${line}:${col}`;
+  // An error inside an included library names that library's file, not the includer's: the TrackBack holds the
+  // library's identifier (an object with an `id`) under a mangled property name.
+  const identifier = Object.values(exception.locator ?? {}).find((v) => v && typeof v === 'object' && typeof v.id === 'string');
+  const where = (identifier && libraries.get(identifier.id)?.file) || file.file;
+  return `${path.relative(process.cwd(), path.join(cqlDir, where))}:${line}:${col}`;
 }
 
 /**
@@ -138,14 +142,22 @@ function main() {
   rmSync(stampFile, { force: true });
   mkdirSync(outDir, { recursive: true });
   let failed = process.exitCode === 1;
+  // One library manager for the whole set: an included library is translated once and reused.
+  const libraryManager = newLibraryManager(libraries);
+  // An error in a library is reported by every library that includes it: print each once.
+  const printed = new Set();
+  const once = (line, print) => {
+    if (!printed.has(line)) print(line);
+    printed.add(line);
+  };
   const outputs = [];
   for (const lib of libraries.values()) {
-    const translator = withoutKotlinLoggingBanner(() => CqlTranslator.fromText(lib.text, newLibraryManager(libraries)));
+    const translator = withoutKotlinLoggingBanner(() => CqlTranslator.fromText(lib.text, libraryManager));
     const errors = translator.errors.asJsReadonlyArrayView();
     const warnings = translator.warnings.asJsReadonlyArrayView();
-    for (const w of warnings) console.warn(`${describe(w, lib)} warning: ${w.message}`);
+    for (const w of warnings) once(`${describe(w, lib, libraries)} warning: ${w.message}`, console.warn);
     if (errors.length > 0) {
-      for (const e of errors) console.error(`${describe(e, lib)} error: ${e.message}`);
+      for (const e of errors) once(`${describe(e, lib, libraries)} error: ${e.message}`, console.error);
       failed = true;
       continue;
     }

@@ -11,10 +11,10 @@
  * some overhead of its own, so compare figures with each other rather than with untimed runs.
  */
 import { systemClock, today } from '../src/core/clock';
-import { readFileSync } from 'node:fs';
 import type { Bundle } from 'fhir/r4';
 import { KineretEngine } from '../src/core/engine';
-import type { Answer, DataSourceKind, DefinitionTiming, EvaluateOptions } from '../src/core/types';
+import type { DataSourceKind, DefinitionTiming, EvaluateOptions } from '../src/core/types';
+import { readRecord } from './record-file';
 
 interface Args {
   file: string;
@@ -43,23 +43,13 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-interface ScenarioLike {
-  resourceType?: string;
-  bundle?: Bundle;
-  evaluationDate?: string;
-  options?: { nonPreferred?: boolean };
-  answers?: Answer[];
-}
-
 /** The bundle and evaluation options a file describes. */
 function readInput(file: string, withAnswers: boolean): { bundle: Bundle; options: EvaluateOptions } {
-  const input = JSON.parse(readFileSync(file, 'utf8')) as ScenarioLike;
+  const record = readRecord(file);
   // A plain Bundle is evaluated as of today; a scenario at its own evaluation date.
-  if (input.resourceType === 'Bundle') return { bundle: input as Bundle, options: { evaluationDate: today(systemClock) } };
-  if (!input.bundle) throw new Error(`${file} is neither a Bundle nor a scenario with a bundle`);
-  const options: EvaluateOptions = { evaluationDate: input.evaluationDate ?? today(systemClock), ...input.options };
-  if (withAnswers) options.answers = input.answers ?? [];
-  return { bundle: input.bundle, options };
+  const options: EvaluateOptions = { evaluationDate: record.date ?? today(systemClock), nonPreferred: record.nonPreferred };
+  if (withAnswers) options.answers = record.answers ?? [];
+  return { bundle: record.bundle, options };
 }
 
 function table(timings: DefinitionTiming[], top: number): string {
@@ -84,7 +74,7 @@ async function main(): Promise<void> {
   }
   const definitions = timings.filter((t) => t.kind === 'definition').length;
   console.log(`${args.file}: ${(bundle.entry ?? []).length} resources, source ${args.source}${args.answers ? ', with answers' : ''}`);
-  console.log(`timed evaluation ${elapsed.toFixed(1)} ms; ${definitions} definitions and ${timings.length - definitions} functions ran; decision ${String(results['Decision'])}`);
+  console.log(`timed evaluation ${elapsed.toFixed(1)} ms; ${definitions} definitions and ${timings.length - definitions} functions ran; decision ${String(results.KineretPA?.Decision)}`);
   console.log(`slowest ${Math.min(args.top, timings.length)} by self time:\n`);
   console.log(table(timings, args.top));
 }

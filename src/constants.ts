@@ -10,7 +10,12 @@ export const CONTENT_VERSION: string = content.version;
 export const CRITERIA_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-criteria`;
 export const INDICATION_CODE_SYSTEM = `${CONTENT_BASE}/CodeSystem/kineret-pa-indication`;
 
+/** The rule: applicable criteria, decision, approval (cql/KineretPA.cql). */
 export const MAIN_LIBRARY = 'KineretPA';
+/** Questionnaire prepopulation, the library the Questionnaire's cqf-library names (cql/KineretPrefill.cql). */
+export const PREFILL_LIBRARY = 'KineretPrefill';
+/** "Is this a Kineret order?" (cql/KineretProduct.cql): the CRD pre-check evaluates it alone. */
+export const PRODUCT_LIBRARY = 'KineretProduct';
 export const HELPERS_LIBRARY = 'FHIRHelpers';
 
 /** Code system URIs (terminology/content.json is shared with the value set generator). */

@@ -15,7 +15,7 @@ export const VALUE_SETS = [
   {
     id: 'kineret-products',
     title: 'Kineret (anakinra) products',
-    description: 'RxNorm concepts for anakinra and Kineret (IN, BN, SCD, SBD, SCDC, SBDC, SCDF, SBDF, SCDG, SBDG) and the Kineret NDC packages.',
+    description: 'RxNorm concepts for anakinra and Kineret (IN, BN, SCD, SBD, SCDC, SBDC, SCDF, SBDF, SCDG, SBDG) and the Kineret NDC packages, in the 10-digit hyphenated form and the 11-digit form with and without hyphens (the same packages; EHRs send either).',
     source: 'terminology.md 1a, 1b',
     include: [
       { system: 'rxnorm', concepts: [
@@ -31,6 +31,8 @@ export const VALUE_SETS = [
         ['66658-234-28', 'Kineret 4 cartons of 7 syringes, 0.67 mL each'],
         ['66658-0234-07', 'Kineret 7 syringes in 1 carton (11-digit form)'],
         ['66658-0234-28', 'Kineret 4 cartons of 7 syringes (11-digit form)'],
+        ['66658023407', 'Kineret 7 syringes in 1 carton (11 digits, no hyphens)'],
+        ['66658023428', 'Kineret 4 cartons of 7 syringes (11 digits, no hyphens)'],
       ] },
     ],
   },
@@ -50,24 +52,30 @@ export const VALUE_SETS = [
   {
     id: 'other-biologic-dmards',
     title: 'Biologic DMARDs and biologic response modifiers other than TNF inhibitors and anakinra',
-    description: 'Ingredients (IN) and VSAC-listed products of abatacept, rituximab, tocilizumab, sarilumab, canakinumab, rilonacept, secukinumab and ustekinumab.',
-    source: 'terminology.md 1c; VSAC 2.16.840.1.113762.1.4.1248.364',
+    description: 'Ingredients (IN) of abatacept, rituximab, tocilizumab, sarilumab, canakinumab, rilonacept, secukinumab and ustekinumab, and the VSAC-listed products of abatacept, rituximab, tocilizumab, secukinumab, ustekinumab, ixekizumab (IL-17), vedolizumab and natalizumab (integrin). Biologics of these classes whose RxNorm codes are not verified here (brodalumab, bimekizumab, guselkumab, risankizumab, tildrakizumab, mirikizumab, belimumab, anifrolumab) are matched by ingredient and brand name in KineretMedications.',
+    source: 'terminology.md 1c; VSAC 2.16.840.1.113762.1.4.1248.364 (eCQM 2025 expansion, RxNorm 01022024); cql/terminology-verification.md',
     include: [
       { system: 'rxnorm', concepts: [
         ['614391', 'abatacept'], ['121191', 'rituximab'], ['612865', 'tocilizumab'], ['1923319', 'sarilumab'],
         ['853491', 'canakinumab'], ['763450', 'rilonacept'], ['1599788', 'secukinumab'], ['847083', 'ustekinumab'],
       ] },
-      vsac364('abatacept', 'rituximab', 'tocilizumab', 'secukinumab', 'ustekinumab'),
+      vsac364('abatacept', 'rituximab', 'tocilizumab', 'secukinumab', 'ustekinumab', 'ixekizumab', 'vedolizumab', 'natalizumab'),
+      // Read in the same VSAC set's expansion at cqframework/ecqm-content-qicore-2025@db5a7e14 (S1), not in the side file.
+      { system: 'rxnorm', concepts: [['1745112', '1 ML ixekizumab 80 MG/ML Prefilled Syringe'], ['477484', '15 ML natalizumab 20 MG/ML Injection']] },
     ],
   },
   {
     id: 'jak-inhibitors',
     title: 'Janus kinase inhibitors',
-    description: 'Ingredients (IN) and VSAC-listed products of tofacitinib, baricitinib and upadacitinib.',
-    source: 'terminology.md 1c; VSAC 2.16.840.1.113762.1.4.1248.364',
+    description: 'Ingredients (IN) of tofacitinib, baricitinib and upadacitinib, the VSAC-listed tofacitinib products, and the VSAC-listed ruxolitinib tablets. Other JAK inhibitors (fedratinib, pacritinib, momelotinib, abrocitinib, ritlecitinib) and the TYK2 inhibitor deucravacitinib are matched by name in KineretMedications.',
+    source: 'terminology.md 1c; VSAC 2.16.840.1.113762.1.4.1248.364 and .1248.355 (eCQM 2025 expansions); cql/terminology-verification.md',
     include: [
       { system: 'rxnorm', concepts: [['1357536', 'tofacitinib'], ['2047232', 'baricitinib'], ['2196092', 'upadacitinib']] },
       vsac364('tofacitinib'),
+      { system: 'rxnorm', concepts: [
+        ['1193331', 'ruxolitinib 10 MG Oral Tablet'], ['1193339', 'ruxolitinib 5 MG Oral Tablet'], ['1193343', 'ruxolitinib 15 MG Oral Tablet'],
+        ['1193347', 'ruxolitinib 20 MG Oral Tablet'], ['1193351', 'ruxolitinib 25 MG Oral Tablet'],
+      ] },
     ],
   },
   {
@@ -157,20 +165,21 @@ export const VALUE_SETS = [
   {
     id: 'polyarticular-jia',
     title: 'Polyarticular juvenile idiopathic arthritis',
-    description: 'ICD-10-CM M08.3 and SNOMED CT 1961000.',
-    source: 'terminology.md 2c; addendum 4',
+    description: 'ICD-10-CM M08.3 (seronegative polyarthritis), M08.0- (where RF-positive polyarticular JIA is coded: ICD-10-CM has no RF-positive polyarticular code; decision of issue 11, cql/README.md Interpretations) and SNOMED CT 1961000.',
+    source: 'terminology.md 2c; addendum 4; code-list icd10cm_M08_JIA (M08.0-)',
     include: [
       { system: 'icd10cm', concepts: [['M08.3', 'Juvenile rheumatoid polyarthritis (seronegative)']] },
+      { system: 'icd10cm', tsv: 'icd10cm_M08_JIA.tsv', prefixes: ['M08.0'] },
       { system: 'snomed', concepts: [['1961000', 'Chronic polyarticular juvenile rheumatoid arthritis']] },
     ],
   },
   {
     id: 'jia-unspecified',
     title: 'Juvenile idiopathic arthritis, subtype not specified',
-    description: 'JIA codes that do not say systemic or polyarticular: ICD-10-CM M08.0- and M08.9-, SNOMED CT 410502007. The subtype must be stated by the prescriber.',
+    description: 'JIA codes that do not say systemic or polyarticular: ICD-10-CM M08.9-, SNOMED CT 410502007. The subtype must be stated by the prescriber.',
     source: 'terminology.md 2c, 3',
     include: [
-      { system: 'icd10cm', tsv: 'icd10cm_M08_JIA.tsv', prefixes: ['M08.0', 'M08.9'] },
+      { system: 'icd10cm', tsv: 'icd10cm_M08_JIA.tsv', prefixes: ['M08.9'] },
       { system: 'snomed', concepts: [['410502007', 'Juvenile idiopathic arthritis (disorder)']] },
     ],
   },
@@ -252,8 +261,8 @@ export const VALUE_SETS = [
   {
     id: 'hepatitis-b',
     title: 'Hepatitis B infection',
-    description: 'Acute, chronic and unspecified hepatitis B, carrier state and reactivation (ICD-10-CM and SNOMED CT).',
-    source: 'terminology.md 2e, 3 (VSAC 2.16.840.1.113883.3.464.1003.110.12.1025)',
+    description: 'Acute, chronic and unspecified hepatitis B, carrier state and reactivation (ICD-10-CM and SNOMED CT). The carrier state is SNOMED CT 235871004 and, on older problem lists, ICD-10-CM Z22.51.',
+    source: 'terminology.md 2e, 3 (VSAC 2.16.840.1.113883.3.464.1003.110.12.1025); Z22.51: cql/terminology-verification.md',
     include: [
       { system: 'icd10cm', concepts: [
         ['B16.0', 'Acute hepatitis B with delta-agent with hepatic coma'],
@@ -263,6 +272,7 @@ export const VALUE_SETS = [
         ['B17.0', 'Acute delta-(super) infection of hepatitis B carrier'],
         ['B18.0', 'Chronic viral hepatitis B with delta-agent'], ['B18.1', 'Chronic viral hepatitis B without delta-agent'],
         ['B19.10', 'Unspecified viral hepatitis B without hepatic coma'], ['B19.11', 'Unspecified viral hepatitis B with hepatic coma'],
+        ['Z22.51', 'Carrier of viral hepatitis B (legacy code, not in FY2026: still found on problem lists)'],
       ] },
       { system: 'snomed', concepts: [
         ['66071002', 'Viral hepatitis type B (disorder)'], ['61977001', 'Chronic type B viral hepatitis (disorder)'],
@@ -331,6 +341,23 @@ export const VALUE_SETS = [
       { system: 'hgnc', concepts: [['HGNC:16400', 'NLRP3'], ['HGNC:6000', 'IL1RN']] },
       { system: 'hgncLegacy', concepts: [['HGNC:16400', 'NLRP3'], ['HGNC:6000', 'IL1RN']] },
     ],
+  },
+  {
+    id: 'covid-19',
+    title: 'COVID-19 and SARS-CoV-2 infection (current, past or post-COVID condition)',
+    description: 'Evidence that MIS-C is associated with SARS-CoV-2: ICD-10-CM U07.1 (COVID-19), U09.9 (post COVID-19 condition), Z86.16 (personal history of COVID-19), SNOMED CT 840539006 (COVID-19).',
+    source: 'terminology.md 2d, 3 (U07.1 and U09.9 exist in FY2026; displays from the CDC code lists)',
+    include: [
+      { system: 'icd10cm', concepts: [['U07.1', 'COVID-19'], ['U09.9', 'Post COVID-19 condition, unspecified'], ['Z86.16', 'Personal history of COVID-19']] },
+      { system: 'snomed', concepts: [['840539006', 'Disease caused by SARS-CoV-2']] },
+    ],
+  },
+  {
+    id: 'latent-tuberculosis-treatment',
+    title: 'Latent tuberculosis treatment drugs',
+    description: 'Isoniazid (ingredient). Rifampin, rifapentine and rifabutin, the other drugs of the CDC latent TB regimens, are matched by ingredient name in KineretAllIndications (their RxNorm codes are not verified here).',
+    source: 'terminology.md 1c style; isoniazid 6038 from CPIC drug.sql (S4); cql/terminology-verification.md',
+    include: [{ system: 'rxnorm', concepts: [['6038', 'isoniazid']] }],
   },
   {
     id: 'subcutaneous-route',

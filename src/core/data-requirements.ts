@@ -28,6 +28,8 @@ interface ElmNode {
 }
 interface ElmLibrary {
   library: {
+    identifier?: { id: string; version?: string };
+    includes?: { def: { localIdentifier: string; path: string; version?: string }[] };
     valueSets?: { def: { name: string; id: string }[] };
     codeSystems?: { def: { name: string; id: string }[] };
     codes?: { def: { name: string; id: string; codeSystem: { name: string } }[] };
@@ -42,14 +44,39 @@ function walk(node: unknown, visit: (n: ElmNode) => void): void {
   }
 }
 
-/** Computes, per resource type, the code filters of every retrieve in the given ELM libraries. */
-export function dataRequirementsFromElm(libraries: unknown[]): TypeRequirement[] {
+interface LibraryTerms {
+  valueSets: Map<string, string>;
+  codes: Map<string, { system: string; code: string }>;
+  /** Include alias -> library name. */
+  includes: Map<string, string>;
+}
+
+function termsOf(lib: unknown): { name: string; terms: LibraryTerms } {
+  const l = (lib as ElmLibrary).library;
+  const systems = new Map((l.codeSystems?.def ?? []).map((d) => [d.name, d.id] as const));
+  return {
+    name: l.identifier?.id ?? '',
+    terms: {
+      valueSets: new Map((l.valueSets?.def ?? []).map((d) => [d.name, d.id] as const)),
+      codes: new Map((l.codes?.def ?? []).map((d) => [d.name, { system: systems.get(d.codeSystem.name) ?? '', code: d.id }] as const)),
+      includes: new Map((l.includes?.def ?? []).map((d) => [d.localIdentifier, d.path] as const)),
+    },
+  };
+}
+
+/**
+ * Computes, per resource type, the code filters of every retrieve in the given ELM libraries. A value set
+ * or code declared in an included library (`Codes."Rheumatoid Arthritis"`) is resolved through the include;
+ * a filter that cannot be resolved makes the type unfiltered (read whole), never silently dropped.
+ */
+export function dataRequirementsFromElm(libraries: unknown[], resolveWith: unknown[] = libraries): TypeRequirement[] {
   const byType = new Map<string, TypeRequirement>();
+  const all = new Map(resolveWith.map((lib) => { const t = termsOf(lib); return [t.name, t.terms] as const; }));
   for (const lib of libraries) {
-    const l = (lib as ElmLibrary).library;
-    const valueSets = new Map((l.valueSets?.def ?? []).map((d) => [d.name, d.id] as const));
-    const systems = new Map((l.codeSystems?.def ?? []).map((d) => [d.name, d.id] as const));
-    const codes = new Map((l.codes?.def ?? []).map((d) => [d.name, { system: systems.get(d.codeSystem.name) ?? '', code: d.id }] as const));
+    const own = termsOf(lib).terms;
+    /** The terms of the library a reference names: its own, or an included library's by alias. */
+    const scope = (libraryName: unknown): LibraryTerms | undefined =>
+      typeof libraryName === 'string' ? all.get(own.includes.get(libraryName) ?? '') : own;
     walk(lib, (n) => {
       if (n.type !== 'Retrieve' || typeof n.dataType !== 'string') return;
       const type = n.dataType.replace(/^\{http:\/\/hl7\.org\/fhir\}/, '');
@@ -62,20 +89,38 @@ export function dataRequirementsFromElm(libraries: unknown[]): TypeRequirement[]
       }
       const path = typeof n.codeProperty === 'string' ? n.codeProperty : 'code';
       if (filter.type === 'ValueSetRef') {
-        const url = valueSets.get(String(filter.name));
-        if (url && !req.codeFilters.some((f) => f.valueSet === url)) req.codeFilters.push({ path, valueSet: url });
+        const url = scope(filter.libraryName)?.valueSets.get(String(filter.name));
+        if (!url) req.unfiltered = true;
+        else if (!req.codeFilters.some((f) => f.valueSet === url)) req.codeFilters.push({ path, valueSet: url });
         return;
       }
       const found: { system: string; code: string }[] = [];
+      let unresolved = false;
       walk(filter, (c) => {
-        if (c.type === 'CodeRef' && codes.has(String(c.name))) found.push(codes.get(String(c.name))!);
+        if (c.type !== 'CodeRef') return;
+        const code = scope(c.libraryName)?.codes.get(String(c.name));
+        if (code) found.push(code);
+        else unresolved = true;
       });
-      if (found.length) req.codeFilters.push({ path, codes: found });
+      if (found.length && !unresolved) req.codeFilters.push({ path, codes: found });
       else req.unfiltered = true;
     });
   }
   for (const req of byType.values()) if (req.unfiltered) req.codeFilters = [];
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** A library and every library it includes, directly or not (by name, from the ELM). */
+export function withIncludes(name: string, elm: Record<string, unknown>): unknown[] {
+  const out = new Map<string, unknown>();
+  const visit = (n: string) => {
+    const lib = elm[n];
+    if (!lib || out.has(n)) return;
+    out.set(n, lib);
+    for (const d of (lib as ElmLibrary).library.includes?.def ?? []) visit(d.path);
+  };
+  visit(name);
+  return [...out.values()];
 }
 
 /** The requirements as FHIR DataRequirement elements (Library.dataRequirement). */

@@ -12,14 +12,14 @@ import path from 'node:path';
 import type * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, ValueSet } from 'fhir/r4';
-import { HELPERS_LIBRARY, MAIN_LIBRARY } from '../constants';
+import { HELPERS_LIBRARY, MAIN_LIBRARY, PREFILL_LIBRARY } from '../constants';
 import { ELM_DIR, VALUESET_DIR } from '../paths';
-import { toPlain } from './cql-data';
-import { EvaluationInputError, LibraryEvaluator, resolveLibrary, type LibraryResults } from './evaluator';
+import { LibrarySet, toPlain } from './cql-data';
+import { EvaluationInputError, LibraryEvaluator, type LibraryResults } from './evaluator';
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
-  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, RawEvaluation, RequestType,
+  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, PendReason, PendReasonKind, RawEvaluation, RequestType,
 } from './types';
 
 export { EvaluationInputError };
@@ -48,16 +48,18 @@ type CqlPatientSource = ReturnType<typeof PatientSource.FHIRv401>;
 const STOCK_OPTIONS = { requireProfileTagging: false };
 
 /**
- * The server's evaluation of the policy library: the shared LibraryEvaluator (./evaluator.ts) over
+ * The server's evaluation of the policy libraries: the shared LibraryEvaluator (./evaluator.ts) over
  * the ELM and value sets on disk, with the data source chosen at construction, and typed results.
  */
 export class KineretEngine {
   readonly source: DataSourceKind;
   private readonly evaluator: LibraryEvaluator;
+  /** The libraries an evaluation runs by default: every library of the policy (their includes follow). */
+  readonly libraryNames: string[];
   /** Stock source only: the FHIR model info parsed once; each request gets a source whose prototype is this one. */
   private stockTemplate: CqlPatientSource | undefined;
-  /** A second, instrumented copy of the library, made on the first timed evaluation. */
-  private timedLibrary: cql.Library | undefined;
+  /** A second, instrumented copy of the libraries, made on the first timed evaluation. */
+  private timedSet: LibrarySet | undefined;
 
   constructor(
     readonly content: LoadedContent = loadContent(),
@@ -66,6 +68,10 @@ export class KineretEngine {
     if (!content.elm[HELPERS_LIBRARY]) throw new Error(`ELM for ${HELPERS_LIBRARY} is missing`);
     this.source = options.source ?? 'fast';
     this.evaluator = new LibraryEvaluator(content.elm, content.valueSets, MAIN_LIBRARY, (bundle) => this.sourceFor(bundle));
+    this.libraryNames = Object.keys(content.elm).filter((name) => name !== HELPERS_LIBRARY).sort();
+    // Every library resolved (and its ELM checked) at start-up, once.
+    for (const name of this.libraryNames) this.evaluator.set.get(name);
+    if (!this.libraryNames.includes(PREFILL_LIBRARY)) throw new Error(`ELM for ${PREFILL_LIBRARY} is missing`);
     // The FHIR model info is parsed here, at start-up, rather than in the first request.
     if (this.source === 'fast') fhirModelInfo();
     if (this.source === 'stock') this.stockTemplate = PatientSource.FHIRv401(STOCK_OPTIONS);
@@ -86,28 +92,40 @@ export class KineretEngine {
     return source;
   }
 
-  /** Evaluates every definition of the main library for the patient in `bundle`. */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions): Promise<RawEvaluation> {
-    if (!options.timing) return this.evaluator.evaluateRaw(bundle, options);
+  private timed(): LibrarySet {
+    if (!this.timedSet) {
+      const set = new LibrarySet(this.content.elm);
+      const seen = new Set<unknown>();
+      for (const name of this.libraryNames) instrumentLibrary(set.get(name), seen as never);
+      this.timedSet = set;
+    }
+    return this.timedSet;
+  }
+
+  /**
+   * Every definition of the named libraries (by default every library of the policy) for the patient in
+   * `bundle`, keyed by library name; each library's definitions are computed once, whichever library needs them.
+   */
+  async evaluateRaw(bundle: Bundle, options: EvaluateOptions, libraries: string[] = this.libraryNames): Promise<RawEvaluation> {
+    if (!options.timing) return this.evaluator.evaluateRaw(bundle, options, { libraries });
     const listener = new TimingListener();
-    const library = (this.timedLibrary ??= instrumentLibrary(resolveLibrary(this.content.elm, MAIN_LIBRARY)));
-    const raw = await this.evaluator.evaluateRaw(bundle, options, { library, listener });
+    const raw = await this.evaluator.evaluateRaw(bundle, options, { libraries, set: this.timed(), listener });
     return { ...raw, timings: listener.timings() };
   }
 
-  /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
+  /** The rule and prefill libraries' definitions as JSON-friendly values, keyed by library name (for prepopulation). */
   async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<LibraryResults> {
-    return this.evaluator.evaluateLibraries(bundle, options);
+    return this.evaluator.evaluateLibraries(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
   }
 
-/** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
+    /** Evaluates the policy for the patient in `bundle` and returns typed criterion results. */
   async evaluate(bundle: Bundle, options: EvaluateOptions): Promise<Evaluation> {
-    const { patientId, results, evaluationDate } = await this.evaluateRaw(bundle, options);
+    const raw = await this.evaluateRaw(bundle, options, [MAIN_LIBRARY, PREFILL_LIBRARY]);
+    const { patientId, evaluationDate } = raw;
+    const results = raw.results[MAIN_LIBRARY];
     const str = (name: string): string | null => (typeof results[name] === 'string' ? (results[name] as string) : null);
     const prefill: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(results)) {
-      if (name.startsWith('Prefill ')) prefill[name] = toPlain(value);
-    }
+    for (const [name, value] of Object.entries(raw.results[PREFILL_LIBRARY])) prefill[name] = toPlain(value);
     return {
       patientId,
       evaluationDate,
@@ -116,8 +134,9 @@ export class KineretEngine {
       requestType: (str('Request Type') ?? 'initial') as RequestType,
       recordRequestType: (str('Record Request Type') ?? 'initial') as RequestType,
       decision: str('Decision') as Decision,
+      pendReasons: ((results['Pend Reasons'] as unknown[]) ?? []).map(toPendReason),
       criteria: ((results['Criteria'] as unknown[]) ?? []).map(toCriterion),
-      approvalMonths: Number(results['Approval Duration Months']),
+      approvalMonths: typeof results['Approval Duration Months'] === 'number' ? (results['Approval Duration Months'] as number) : null,
       approvalReason: str('Approval Duration Reason') ?? '',
       texasRuleApplies: results['Texas Rule Applies'] === true,
       texasMarketplace: results['Is Texas Marketplace'] === true,
@@ -126,6 +145,11 @@ export class KineretEngine {
       prefill,
     };
   }
+}
+
+function toPendReason(value: unknown): PendReason {
+  const t = value as Record<string, unknown>;
+  return { kind: t.kind as PendReasonKind, criterion: typeof t.criterion === 'string' ? t.criterion : null, text: typeof t.text === 'string' ? t.text : '' };
 }
 
 function toCriterion(value: unknown): CriterionResult {

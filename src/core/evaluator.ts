@@ -3,12 +3,14 @@
  * source per request, evaluated for the one Patient of a Bundle at a given date with the policy's
  * parameters. The server's engine (./engine.ts: ELM and value sets read from disk, the fast data
  * source, timing) and the DTR app in the browser (web/dtr/cql.ts: ELM and expansions from the
- * package, cql-exec-fhir's source) both evaluate through it. Browser-safe.
+ * package, cql-exec-fhir's source) both evaluate through it. The policy is a set of libraries
+ * (cql/README.md); each evaluation names the ones it needs, and a library included by several others
+ * is still evaluated once per patient (./cql-data.ts). Browser-safe.
  */
 import * as cql from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import type { Bundle, FhirResource, ValueSet } from 'fhir/r4';
-import { codeServiceFor, liftContainedMedications, toPlain } from './cql-data';
+import { codeServiceFor, executeLibraries, LibrarySet, liftContainedMedications, toPlain, type ExecuteOptions } from './cql-data';
 import type { EvaluateOptions, RawEvaluation } from './types';
 
 /** The request cannot be evaluated as given (not a Bundle, no Patient, a bad date). */
@@ -30,7 +32,8 @@ export const stockSource: SourceFactory = (bundle) => {
 };
 
 export class LibraryEvaluator {
-  readonly library: cql.Library;
+  /** Every compiled library, each resolved once (./cql-data.ts). */
+  readonly set: LibrarySet;
   private readonly codeService: cql.CodeService;
 
   constructor(
@@ -39,15 +42,21 @@ export class LibraryEvaluator {
     readonly mainLibrary: string,
     private readonly sourceFor: SourceFactory = stockSource,
   ) {
-    this.library = resolveLibrary(elm, mainLibrary);
+    this.set = new LibrarySet(elm);
+    this.set.get(mainLibrary);
     this.codeService = codeServiceFor(valueSets);
   }
 
   /**
-   * Every definition of the main library for the Patient of `bundle`, as cql-execution returns them.
-   * `run` swaps in another copy of the library and a message listener (timing).
+   * Every definition of the named libraries (by default the main library) for the Patient of `bundle`,
+   * as cql-execution returns them, keyed by library name; each library's definitions are computed once,
+   * whichever library needs them. `run` swaps in another copy of the libraries and a message listener (timing).
    */
-  async evaluateRaw(bundle: Bundle, options: EvaluateOptions, run: { library?: cql.Library; listener?: unknown } = {}): Promise<RawEvaluation> {
+  async evaluateRaw(
+    bundle: Bundle,
+    options: EvaluateOptions,
+    run: { libraries?: string[]; set?: LibrarySet; listener?: ExecuteOptions['messageListener'] } = {},
+  ): Promise<RawEvaluation> {
     const patientId = patientIdOf(bundle);
     const executionDateTime = parseExecutionDate(options.evaluationDate);
     const parameters = {
@@ -58,29 +67,29 @@ export class LibraryEvaluator {
       'Order Id': options.orderId ?? null,
       'Kineret Is Non-Preferred': options.nonPreferred ?? false,
     };
-    const executor = new cql.Executor(run.library ?? this.library, this.codeService, parameters, run.listener as never);
-    const results = await executor.exec(this.sourceFor(liftContainedMedications(bundle)), executionDateTime);
-    const patientResults = results.patientResults[patientId] as Record<string, unknown> | undefined;
-    if (!patientResults) throw new EvaluationInputError(`no results for Patient/${patientId}`);
-    return { patientId, results: patientResults, evaluationDate: options.evaluationDate };
+    const set = run.set ?? this.set;
+    const results = await executeLibraries({
+      libraries: (run.libraries ?? [this.mainLibrary]).map((name) => set.get(name)),
+      source: this.sourceFor(liftContainedMedications(bundle)),
+      codeService: this.codeService,
+      parameters,
+      executionDateTime,
+      messageListener: run.listener,
+    });
+    if (!results) throw new EvaluationInputError(`no results for Patient/${patientId}`);
+    return { patientId, results, evaluationDate: options.evaluationDate };
   }
 
-  /** Every definition of the main library as JSON-friendly values, keyed by library name (for prepopulation). */
-  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions): Promise<LibraryResults> {
-    const { results } = await this.evaluateRaw(bundle, options);
-    const plain: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(results)) plain[name] = toPlain(value);
-    return { [this.mainLibrary]: plain };
+  /** Every definition of the named libraries (by default the main library) as JSON-friendly values, keyed by library name. */
+  async evaluateLibraries(bundle: Bundle, options: EvaluateOptions, libraries: string[] = [this.mainLibrary]): Promise<LibraryResults> {
+    const { results } = await this.evaluateRaw(bundle, options, { libraries });
+    const plain: LibraryResults = {};
+    for (const [library, values] of Object.entries(results)) {
+      plain[library] = {};
+      for (const [name, value] of Object.entries(values)) plain[library][name] = toPlain(value);
+    }
+    return plain;
   }
-}
-
-/** The main library resolved with the libraries it includes. */
-export function resolveLibrary(elm: Record<string, unknown>, mainLibrary: string): cql.Library {
-  if (!elm[mainLibrary]) throw new Error(`no ELM for library ${mainLibrary}`);
-  const repository = new cql.Repository(elm as Record<string, never>);
-  const library = repository.resolve(mainLibrary, undefined) as cql.Library | undefined;
-  if (!library) throw new Error(`library ${mainLibrary} could not be resolved (missing dependency?)`);
-  return library;
 }
 
 /** The id of the one Patient of the Bundle. */

@@ -2,7 +2,11 @@
 
 export type CriterionStatus = 'met' | 'not-met' | 'unknown';
 export type CriterionSource = 'record' | 'clinician' | 'both' | 'none';
-export type Decision = 'approved' | 'denied' | 'pended';
+/** The automated result: approved when every applicable criterion is met and the plan is known, else pended
+ * for a clinical reviewer with reasons. Only a human reviewer denies; the CQL never does. */
+export type Decision = 'approved' | 'pended';
+/** Why a request is pended (KineretPA "Pend Reasons"). */
+export type PendReasonKind = 'plan-unknown' | 'off-label' | 'not-met' | 'missing' | 'review';
 export type RequestType = 'initial' | 'continuation';
 /** Indication codes of the kineret-pa-indication CodeSystem; 'JIA' is JIA of unstated subtype. */
 export type Indication = 'RA' | 'CAPS' | 'SJIA' | 'PJIA' | 'DIRA' | 'MISC' | 'JIA' | 'OTHER';
@@ -15,6 +19,13 @@ export interface CriterionResult {
   /** Relative references ('Condition/123') to the resources that decided the criterion. */
   evidence: string[];
   reason: string;
+}
+
+export interface PendReason {
+  kind: PendReasonKind;
+  /** The criterion code the reason is about, when it is about one. */
+  criterion: string | null;
+  text: string;
 }
 
 /** One answered questionnaire item, flattened by linkId (nested groups included). */
@@ -38,14 +49,17 @@ export interface Evaluation {
   requestType: RequestType;
   recordRequestType: RequestType;
   decision: Decision;
+  /** Empty when approved. */
+  pendReasons: PendReason[];
   criteria: CriterionResult[];
-  approvalMonths: number;
+  /** Null when the plan is unknown (no active Coverage): no approval length is made up. */
+  approvalMonths: number | null;
   approvalReason: string;
   texasRuleApplies: boolean;
   texasMarketplace: boolean;
   orderReference: string | null;
   coverageReference: string | null;
-  /** Values for questionnaire initialExpressions, keyed by CQL definition name. */
+  /** Values for questionnaire initialExpressions: the definitions of KineretPrefill, by name. */
   prefill: Record<string, unknown>;
 }
 
@@ -88,10 +102,11 @@ export interface DefinitionTiming {
   selfMs: number;
 }
 
-/** Every definition of the main library for one patient, as cql-execution returns them. */
+/** Every definition of the evaluated libraries for one patient, as cql-execution returns them. */
 export interface RawEvaluation {
   patientId: string;
-  results: Record<string, unknown>;
+  /** Library name -> definition name -> value. */
+  results: Record<string, Record<string, unknown>>;
   evaluationDate: string;
   /** Present when EvaluateOptions.timing was set; slowest self time first. */
   timings?: DefinitionTiming[];

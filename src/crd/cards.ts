@@ -113,12 +113,12 @@ export function criteriaWarningCard(ctx: CardContext, assessments: OrderAssessme
   const failing = assessments.flatMap((a) => (a.evaluation?.criteria ?? []).filter((c) => c.status === 'not-met').map((c) => ({ order: a.order, c })));
   if (failing.length === 0) return null;
   const titles = [...new Set(failing.map((f) => criterionTitle(f.c.code)))];
-  const lines = ['The record already shows that this Kineret request will not meet the coverage guideline:', ''];
+  const lines = ['The record already shows these Kineret coverage criteria as not met:', ''];
   for (const { order, c } of failing) {
     const evidence = c.evidence.length ? ` Evidence: ${c.evidence.map(escapeMarkdown).join(', ')}.` : '';
     lines.push(`- **${criterionTitle(c.code)}**${assessments.length > 1 ? ` (${orderRef(order)})` : ''}: ${escapeMarkdown(c.reason)}${evidence}`);
   }
-  lines.push('', 'If the record is out of date, correct it or explain in the documentation form; the plan reviews every request.');
+  lines.push('', 'If the record is out of date, correct it or explain in the documentation form. A request that does not meet the guideline is pended for the plan\'s clinical reviewer, who decides: nothing is denied automatically.');
   return {
     uuid: randomUUID(),
     summary: summary(`Kineret (anakinra) policy criteria not met: ${titles.join(', ')}`),

@@ -154,7 +154,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
     });
     lookup = referenceLookup<Medication>([...known, ...medications], 'Medication');
   }
-  const kineret = drafts.filter((o) => deps.matcher.isKineret(o, lookup));
+  const kineret = await deps.matcher.kineretOrders(drafts, lookup);
   meta.kineretOrders = kineret.map((o) => `MedicationRequest/${o.id}`);
   if (kineret.length === 0) return { status: 200, body: { cards: [] }, meta };
 

@@ -5,9 +5,9 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CodeSystem, FhirResource, Library, Questionnaire, ValueSet } from 'fhir/r4';
-import { LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
-import { dataRequirementsFromElm, toFhirDataRequirements } from '../core/data-requirements';
+import type { CodeSystem, FhirResource, Library, Questionnaire, QuestionnaireItem, ValueSet } from 'fhir/r4';
+import { CRITERIA_CODE_SYSTEM, LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
+import { dataRequirementsFromElm, toFhirDataRequirements, withIncludes } from '../core/data-requirements';
 import type { LoadedContent } from '../core/engine';
 import { CQL_DIR, QUESTIONNAIRE_DIR, ROOT } from '../paths';
 
@@ -51,13 +51,27 @@ function readCqlSources(): CqlSource[] {
     });
 }
 
-function libraryResource(src: CqlSource, elm: unknown, fhirBase: string, all: CqlSource[]): Library {
+/** A library's title: the first line of its header comment, else its name. */
+function titleOf(src: CqlSource): string {
+  if (src.name === 'FHIRHelpers') return 'FHIR Helpers (conversions for FHIR 4.0.1)';
+  const comment = /\/\*([\s\S]*?)\*\//.exec(src.text)?.[1] ?? '';
+  const first = comment.split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).find((l) => l.length > 0);
+  return first ? `${src.name}: ${first.replace(/[:.]$/, '')}` : src.name;
+}
+
+/**
+ * A CQL Library resource. Its dataRequirement covers its own retrieves and those of every library it
+ * includes (the effective data requirements), so a client reading only the Questionnaire's library
+ * knows all the data the evaluation needs.
+ */
+function libraryResource(src: CqlSource, allElm: Record<string, unknown>, fhirBase: string, all: CqlSource[]): Library {
+  const elm = allElm[src.name];
   const depends = src.includes.map((name) => {
     const dep = all.find((s) => s.name === name);
     if (!dep) throw new Error(`library ${src.name} includes unknown library ${name}`);
     return { type: 'depends-on' as const, resource: `${fhirBase}/Library/${dep.name}|${dep.version}` };
   });
-  const requirements = toFhirDataRequirements(dataRequirementsFromElm([elm]));
+  const requirements = toFhirDataRequirements(dataRequirementsFromElm(withIncludes(src.name, allElm), Object.values(allElm)));
   return {
     resourceType: 'Library',
     id: src.name,
@@ -65,7 +79,7 @@ function libraryResource(src: CqlSource, elm: unknown, fhirBase: string, all: Cq
     url: `${fhirBase}/Library/${src.name}`,
     version: src.version,
     name: src.name,
-    title: src.name === 'FHIRHelpers' ? 'FHIR Helpers (conversions for FHIR 4.0.1)' : 'Kineret (anakinra) prior authorization criteria',
+    title: titleOf(src),
     status: 'active',
     experimental: false,
     type: { coding: [{ system: LIBRARY_TYPE_SYSTEM, code: 'logic-library' }] },
@@ -78,9 +92,31 @@ function libraryResource(src: CqlSource, elm: unknown, fhirBase: string, all: Cq
   };
 }
 
-function materializeQuestionnaire(fhirBase: string): Questionnaire {
+/** Criterion codes whose items are asked only when the plan marks Kineret non-formulary/non-preferred. */
+const NON_FORMULARY_CRITERIA = new Set(['ALL-3']);
+
+/** Drops the items (and groups) that carry only criterion codes the plan does not ask about. */
+function withoutCriteria(items: QuestionnaireItem[] | undefined, drop: Set<string>): QuestionnaireItem[] | undefined {
+  if (!items) return items;
+  return items
+    .filter((i) => !(i.code?.length && i.code.every((c) => c.system === CRITERIA_CODE_SYSTEM && drop.has(c.code ?? ''))))
+    .map((i) => (i.item ? { ...i, item: withoutCriteria(i.item, drop) } : i));
+}
+
+/**
+ * The Questionnaire as this plan serves it: canonicals on the public base, and the non-formulary
+ * documentation items ("IF THIS IS A NON-FORMULARY/NON-PREFERRED PRODUCT") only when the plan marks
+ * Kineret non-preferred (KINERET_NON_PREFERRED).
+ */
+function materializeQuestionnaire(fhirBase: string, options: ContentOptions): Questionnaire {
   const text = readFileSync(path.join(QUESTIONNAIRE_DIR, `${QUESTIONNAIRE_ID}.json`), 'utf8');
-  return JSON.parse(text.replaceAll('{{base}}', fhirBase)) as Questionnaire;
+  const q = JSON.parse(text.replaceAll('{{base}}', fhirBase)) as Questionnaire;
+  return options.kineretNonPreferred ? q : { ...q, item: withoutCriteria(q.item, NON_FORMULARY_CRITERIA) };
+}
+
+export interface ContentOptions {
+  /** The plan lists Kineret as non-formulary/non-preferred: the Questionnaire asks for the preferred alternatives tried. */
+  kineretNonPreferred?: boolean;
 }
 
 function readCodeSystems(): CodeSystem[] {
@@ -90,15 +126,14 @@ function readCodeSystems(): CodeSystem[] {
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CodeSystem);
 }
 
-export function buildDtrContent(content: LoadedContent, publicBaseUrl: string): DtrContent {
+export function buildDtrContent(content: LoadedContent, publicBaseUrl: string, options: ContentOptions = {}): DtrContent {
   const fhirBase = `${publicBaseUrl}/fhir`;
   const sources = readCqlSources();
   const libraries = sources.map((s) => {
-    const elm = content.elm[s.name];
-    if (!elm) throw new Error(`no ELM for ${s.name}: run npm run build`);
-    return libraryResource(s, elm, fhirBase, sources);
+    if (!content.elm[s.name]) throw new Error(`no ELM for ${s.name}: run npm run build`);
+    return libraryResource(s, content.elm, fhirBase, sources);
   });
-  const questionnaire = materializeQuestionnaire(fhirBase);
+  const questionnaire = materializeQuestionnaire(fhirBase, options);
   const valueSets = content.valueSets;
   const codeSystems = readCodeSystems();
   const all = (): ContentResource[] => [questionnaire, ...libraries, ...valueSets, ...codeSystems];

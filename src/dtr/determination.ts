@@ -11,7 +11,8 @@ import type { Evaluation } from '../core/types';
 import { referenceId } from '../fhir/references';
 import { flattenAnswers, responseContext } from './answers';
 
-export const DENIAL_NOTE = 'A denied result is a recommendation for clinical review, not an adverse determination.';
+/** Said with every pended result: the service never denies; a clinical reviewer decides. */
+export const PENDED_NOTE = 'Pended for review by the plan\'s clinical reviewer, who decides; no request is denied automatically.';
 
 function addMonths(date: string, months: number): string {
   const d = new Date(`${date}T00:00:00Z`);
@@ -48,9 +49,20 @@ export function toParameters(e: Evaluation, date: string): Parameters {
     ...(e.indication ? [{ name: 'indication', valueCoding: { system: INDICATION_CODE_SYSTEM, code: e.indication, display: indicationTitle(e.indication) } }] : []),
     { name: 'requestType', valueCode: e.requestType },
   ];
-  if (e.decision === 'approved') {
+  // An approval period only for an approval on a known plan (the CQL approves only then).
+  if (e.decision === 'approved' && e.approvalMonths !== null) {
     parameter.push({ name: 'approvalPeriod', valuePeriod: { start: date.slice(0, 10), end: addMonths(date.slice(0, 10), e.approvalMonths) } });
     parameter.push({ name: 'approvalReason', valueString: e.approvalReason });
+  }
+  for (const r of e.pendReasons) {
+    parameter.push({
+      name: 'pendReason',
+      part: [
+        { name: 'kind', valueCode: r.kind },
+        ...(r.criterion ? [{ name: 'criterion', valueCoding: { system: CRITERIA_CODE_SYSTEM, code: r.criterion, display: criterionTitle(r.criterion) } }] : []),
+        { name: 'text', valueString: r.text },
+      ],
+    });
   }
   for (const c of e.criteria) {
     parameter.push({
@@ -65,6 +77,6 @@ export function toParameters(e: Evaluation, date: string): Parameters {
       ],
     });
   }
-  if (e.decision === 'denied') parameter.push({ name: 'note', valueString: DENIAL_NOTE });
+  if (e.decision === 'pended') parameter.push({ name: 'note', valueString: PENDED_NOTE });
   return { resourceType: 'Parameters', parameter };
 }

@@ -144,7 +144,7 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
     const medOrders = orders.filter((o): o is MedicationRequest => o.resourceType === 'MedicationRequest');
     const referenced = all(p, 'referenced').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
     const lookup = referenceLookup<Medication>(referenced, 'Medication');
-    const kineretOrders = medOrders.filter((o) => deps.matcher.isKineret(o, lookup));
+    const kineretOrders = await deps.matcher.kineretOrders(medOrders, lookup);
     if (canonicals.length === 0 && !context && kineretOrders.length === 0) {
       throw OutcomeError.of(404, 'no questionnaire applies to these orders: this service covers Kineret (anakinra) only');
     }

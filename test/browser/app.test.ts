@@ -79,17 +79,17 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     // The evidence behind a prefilled answer, for people: display text and date, no CQL names until "details".
     const title = (await app.locator('.dtr-origin[data-link-id="ra-moderate-severe"]').getAttribute('title')) ?? '';
     expect(title).toMatch(/CDAI.*\d{4}-\d{2}-\d{2}/);
-    expect(title).not.toContain('KineretPA');
+    expect(title).not.toContain('KineretPrefill');
     await app.click('.dtr-origin[data-link-id="ra-moderate-severe"]');
     const panel = app.locator('#evidence-ra-moderate-severe');
     const shown = await panel.innerText();
     expect(shown).toContain('Rheumatoid arthritis');
     expect(shown).toMatch(/CDAI\]? \(75847-4\): 28, \d{4}-\d{2}-\d{2}/);
-    expect(shown).not.toMatch(/KineretPA|Observation\/ra-mtx-cdai/);
+    expect(shown).not.toMatch(/KineretPrefill|Observation\/ra-mtx-cdai/);
     await settled(app);
     await screenshot(app, 'dtr-form-evidence');
     await panel.locator('details summary').click();
-    expect(await panel.innerText()).toContain('"KineretPA"."Prefill RA Moderate Severe"');
+    expect(await panel.innerText()).toContain('"KineretPrefill".RAModerateSevere');
     // A record entry opens.
     await panel.locator('a.record-entry', { hasText: 'CDAI' }).click();
     await expect(app.locator('[data-testid=record-entry]').textContent()).resolves.toContain('"id": "ra-mtx-cdai"');
@@ -97,18 +97,18 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
 
     // What the plan still needs is marked, and the marks go as the questions are answered.
     const before = await settled(app);
-    expect(before).toEqual(expect.arrayContaining(['no-active-infection', 'no-concurrent-biologic', 'no-hypersensitivity', 'baseline-evaluation-doc', 'ra-mtx-max-dose-not-at-goal']));
+    expect(before).toEqual(expect.arrayContaining(['no-active-infection', 'no-concurrent-biologic', 'no-hypersensitivity', 'ra-baseline-doc', 'ra-mtx-max-dose-not-at-goal']));
     await answerBoolean(app, 'no-active-infection', true);
     await answerBoolean(app, 'no-concurrent-biologic', true);
     await answerBoolean(app, 'no-hypersensitivity', true);
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
     // A two-line summary is shown whole: the text box grows.
     const note = 'CDAI 28 (high) on 2026-10-15, with 8 swollen and 11 tender joints.\nGoal: low disease activity (CDAI <= 10) by 6 months.';
-    await answerText(app, 'baseline-evaluation-doc.text', note);
-    const box = item(app, 'baseline-evaluation-doc.text').locator('textarea');
+    await answerText(app, 'ra-baseline-doc.text', note);
+    const box = item(app, 'ra-baseline-doc.text').locator('textarea');
     const [client, scroll] = await box.evaluate((t: { clientHeight: number; scrollHeight: number }) => [t.clientHeight, t.scrollHeight]);
     expect(scroll).toBeLessThanOrEqual(client + 2);
-    await attach(app, 'baseline-evaluation-doc.file', 'baseline-cdai.txt', 'CDAI 28 on 2026-10-15');
+    await attach(app, 'ra-baseline-doc.file', 'baseline-cdai.txt', 'CDAI 28 on 2026-10-15');
     await answerNumber(app, 'weight-kg', 73);
     await waitForMark(app, 'no-active-infection', 'manual');
     await waitForMark(app, 'weight-kg', 'override');
@@ -124,8 +124,8 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     expect(origin(saved, 'indication')).toEqual({ source: 'auto', author: undefined });
     expect(origin(saved, 'weight-kg')).toEqual({ source: 'override', author: 'Practitioner/ra-mtx-dr-rheum' });
     expect(origin(saved, 'no-active-infection')).toEqual({ source: 'manual', author: 'Practitioner/ra-mtx-dr-rheum' });
-    expect(find(saved.item, 'baseline-evaluation-doc.file')?.answer?.[0]?.valueAttachment?.title).toBe('baseline-cdai.txt');
-    expect(find(saved.item, 'baseline-evaluation-doc.text')?.answer?.[0]?.valueString).toBe(note);
+    expect(find(saved.item, 'ra-baseline-doc.file')?.answer?.[0]?.valueAttachment?.title).toBe('baseline-cdai.txt');
+    expect(find(saved.item, 'ra-baseline-doc.text')?.answer?.[0]?.valueString).toBe(note);
 
     const result = await submit(app);
     expect(result).toMatchObject({ decision: 'approved', outcome: 'approved', headline: 'Approved', unanswered: [] });
@@ -165,7 +165,7 @@ test.concurrent('a criterion not met on the record, the service reading the sand
     await expect(app.locator('[data-testid=notice]').textContent()).resolves.toContain('Resumed the in-progress documentation');
     expect((await marks(app))['no-active-infection']).toBe('manual');
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
-    await answerText(app, 'baseline-evaluation-doc.text', 'CDAI 28 (high).');
+    await answerText(app, 'ra-baseline-doc.text', 'CDAI 28 (high).');
 
     const result = await submit(app);
     expect(result.decision).not.toBe('approved');
@@ -204,7 +204,7 @@ test.concurrent('submitting with questions unanswered: the app lists them by cri
     expect(await settled(app)).not.toContain('no-hypersensitivity');
 
     const result = await submit(app);
-    expect(result.unanswered).toEqual(expect.arrayContaining(['no-active-infection', 'no-concurrent-biologic', 'baseline-evaluation-doc']));
+    expect(result.unanswered).toEqual(expect.arrayContaining(['no-active-infection', 'no-concurrent-biologic', 'ra-baseline-doc']));
     expect(result.unanswered).not.toContain('no-hypersensitivity');
     expect(result).toMatchObject({ outcome: 'missing', headline: 'Pended: information is missing' });
     await expect(app.locator('[data-testid=missing] li[data-criterion="ALL-1"]').innerText()).resolves.toContain('What could change it:');

@@ -1,12 +1,15 @@
 /**
- * The Questionnaire this service serves, exactly as served (GET /fhir/Questionnaire/kineret-pa),
- * rendered by the LHC-Forms the DTR app serves (/dtr/vendor/lforms) for every request type and
- * every indication it offers, each within a time limit: an LHC-Forms skip-logic loop (issue 16:
- * continuation requests froze the tab) fails here in seconds instead of hanging a journey. Each
- * rendering shows the groups that apply and hides the others.
+ * The Questionnaire this service serves (GET /fhir/Questionnaire/kineret-pa) as the DTR app hands it
+ * to LHC-Forms (web/dtr/render-hints.ts), rendered by the LHC-Forms the app serves (/dtr/vendor/lforms)
+ * for every request type and every indication it offers, each within a time limit: an LHC-Forms
+ * skip-logic loop (issue 16: continuation requests froze the tab) fails here in seconds instead of
+ * hanging a journey. Each rendering shows the groups that apply and hides the others, headings
+ * included. (test/browser/lhc-forms.test.ts renders the served content unchanged, as other
+ * LHC-Forms clients do.)
  */
 import type { Questionnaire, QuestionnaireItem, QuestionnaireResponse } from 'fhir/r4';
 import type { Page } from 'playwright-core';
+import { forRendering } from '../../web/dtr/render-hints';
 import { journey, startHarness, type Harness } from './harness';
 
 jest.setTimeout(120_000);
@@ -30,7 +33,7 @@ beforeAll(async () => {
   const token = await (await fetch(`${h.base}/sandbox/dtr-token`)).text();
   const res = await fetch(`${h.base}/fhir/Questionnaire/kineret-pa`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' } });
   expect(res.status).toBe(200);
-  questionnaire = (await res.json()) as Questionnaire;
+  questionnaire = forRendering((await res.json()) as Questionnaire);
 }, 60_000);
 
 afterAll(async () => {
@@ -114,7 +117,7 @@ test('the served Questionnaire renders for every request type and indication, ea
         const label = `${requestType.code} ${indication.code}`;
         expect(`${label}: continuation ${shown.has('continuation')}`).toBe(`${label}: continuation ${requestType.code === 'continuation'}`);
         expect(`${label}: indication criteria ${shown.has('indication-criteria')}`).toBe(`${label}: indication criteria ${requestType.code === 'initial'}`);
-        const group = { RA: 'ra', CAPS: 'caps', SJIA: 'jia', PJIA: 'jia', DIRA: 'dira', MISC: 'misc' }[indication.code];
+        const group = { RA: 'ra', CAPS: 'caps', SJIA: 'sjia', PJIA: 'pjia', DIRA: 'dira', MISC: 'misc' }[indication.code];
         if (group) expect(`${label}: ${group} ${shown.has(group)}`).toBe(`${label}: ${group} ${requestType.code === 'initial'}`);
       }
     }

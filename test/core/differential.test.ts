@@ -1,6 +1,6 @@
 /**
  * The fast data source (src/core/fast-source.ts) against cql-exec-fhir's PatientSource, the reference:
- * every definition of the policy library must give the same value through both, on every corpus scenario
+ * every definition of every policy library must give the same value through both, on every corpus scenario
  * (record alone and with the scripted answers), on cql-exec-fhir's own R4 test patients and on a synthetic
  * record; and the records themselves must read, compare and de-duplicate the same way. cql-exec-fhir's R4
  * tests exercise its record API directly (it ships no R4 ELM), so its paths are replayed here on its fixtures.
@@ -24,11 +24,17 @@ const content = loadContent();
 const fast = new KineretEngine(content, { source: 'fast' });
 const stock = new KineretEngine(content, { source: 'stock' });
 
+/** Every definition of every evaluated library, as 'Library.Definition' -> value. */
+function definitions(e: RawEvaluation): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(e.results).flatMap(([library, values]) => Object.entries(values).map(([name, value]) => [`${library}.${name}`, value])));
+}
+
 /** Definitions whose canonical values differ, with both values (empty when the evaluations agree). */
 function divergences(a: RawEvaluation, b: RawEvaluation): Record<string, { fast: string; stock: string }> {
   const out: Record<string, { fast: string; stock: string }> = {};
-  for (const name of new Set([...Object.keys(a.results), ...Object.keys(b.results)])) {
-    const [x, y] = [canonicalJson(a.results[name]), canonicalJson(b.results[name])];
+  const [da, db] = [definitions(a), definitions(b)];
+  for (const name of new Set([...Object.keys(da), ...Object.keys(db)])) {
+    const [x, y] = [canonicalJson(da[name]), canonicalJson(db[name])];
     if (x !== y) out[name] = { fast: x.slice(0, 2000), stock: y.slice(0, 2000) };
   }
   return out;
@@ -38,8 +44,10 @@ type Options = Parameters<KineretEngine['evaluateRaw']>[1];
 
 async function expectSameEvaluation(bundle: Bundle, options: Options): Promise<void> {
   const [a, b] = [await fast.evaluateRaw(bundle, options), await stock.evaluateRaw(bundle, options)];
-  expect(Object.keys(a.results)).toEqual(Object.keys(b.results));
-  expect(Object.keys(b.results).length).toBeGreaterThan(100);
+  // Every library of the policy, every definition of each.
+  expect(Object.keys(a.results)).toEqual(fast.libraryNames);
+  expect(Object.keys(definitions(a))).toEqual(Object.keys(definitions(b)));
+  expect(Object.keys(definitions(b)).length).toBeGreaterThan(150);
   expect(divergences(a, b)).toEqual({});
 }
 
@@ -57,7 +65,7 @@ const conditionF201: Bundle = {
   entry: [{ resource: { resourceType: 'Patient', id: 'f201', birthDate: '1960-03-13' } as Patient }, { resource: readFixture<Condition>('Condition_f201.json') }],
 };
 
-describe('fast source vs cql-exec-fhir: every definition of the policy library', () => {
+describe('fast source vs cql-exec-fhir: every definition of every policy library', () => {
   const scenarios = loadScenarios();
 
   describe.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, s) => {

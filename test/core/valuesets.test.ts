@@ -34,7 +34,7 @@ function verhoeffValid(code: string): boolean {
 
 const wellFormed: Record<string, (code: string) => boolean> = {
   [SYSTEMS.rxnorm]: (c) => /^\d{1,8}$/.test(c),
-  [SYSTEMS.ndc]: (c) => /^\d{4,5}-\d{3,4}-\d{1,2}$/.test(c),
+  [SYSTEMS.ndc]: (c) => /^(\d{4,5}-\d{3,4}-\d{1,2}|\d{11})$/.test(c),
   [SYSTEMS.icd10cm]: (c) => /^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$/.test(c),
   [SYSTEMS.snomed]: (c) => /^\d{6,18}$/.test(c) && verhoeffValid(c),
   [SYSTEMS.loinc]: (c) => (/^LA\d+-\d$/.test(c) ? true : loincValid(c)),
@@ -51,7 +51,7 @@ describe('value sets', () => {
   });
 
   it('every value set the CQL references exists and is expanded', () => {
-    const elm = JSON.parse(readFileSync(path.join(ELM_DIR, 'KineretPA.json'), 'utf8'));
+    const elm = JSON.parse(readFileSync(path.join(ELM_DIR, 'KineretTerminology.json'), 'utf8'));
     const referenced: string[] = elm.library.valueSets.def.map((d: { id: string }) => d.id);
     expect(referenced.length).toBeGreaterThan(20);
     const byUrl = new Map(valueSets.map((vs) => [vs.url, vs] as const));

@@ -13,7 +13,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub, type FhirStub } from '../support/fhir-stub';
 
 const PATH = '/cds-services/crd-order-sign';
-const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-denied')!;
+const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-not-met')!;
 const { order, record, patientId } = splitScenario(scenario);
 const TNF_WARNING = 'Kineret (anakinra) policy criteria not met: No concurrent biologic, JAK or PDE4 inhibitor';
 

@@ -125,7 +125,8 @@ describe('order-sign over the corpus (full prefetch)', () => {
     expect(Boolean(warning)).toBe(failing.length > 0);
     // The warning card is a CRD "External Reference" card: only absolute links (the policy), no suggestions.
     if (warning) expect(warning.links!.every((l) => l.type === 'absolute' && l.appContext === undefined)).toBe(true);
-    const hasCoverage = (s.bundle.entry ?? []).some((e) => e.resource?.resourceType === 'Coverage');
+    // The coverage for the order: none when the scenario's plan is unknown (no active coverage for the drug).
+    const hasCoverage = !s.record.planUnknown && (s.bundle.entry ?? []).some((e) => e.resource?.resourceType === 'Coverage');
     if (!hasCoverage) {
       expect(body.systemActions).toBeUndefined();
       expect(pa.detail).toContain('No active coverage was found');
@@ -137,7 +138,7 @@ describe('order-sign over the corpus (full prefetch)', () => {
     const { extension: _orig, ...original } = splitScenario(s).order;
     expect(echoed).toEqual(original);
     const info = coverageInfoOf(action);
-    expect(sub(info, 'coverage')[0].valueReference?.reference).toBe('Coverage/cov');
+    expect(sub(info, 'coverage')[0].valueReference?.reference).toBe(s.record.coverageReference ?? 'Coverage/cov');
     expect(sub(info, 'covered')[0].valueCode).toBe('covered');
     expect(sub(info, 'pa-needed')[0].valueCode).toBe('auth-needed');
     expect(sub(info, 'doc-needed')[0].valueCode).toBe('clinical');
@@ -153,7 +154,7 @@ describe('order-sign over the corpus (full prefetch)', () => {
 });
 
 describe('order-sign behaviour', () => {
-  const s = byName('concurrent-tnf-denied');
+  const s = byName('concurrent-tnf-not-met');
   const { record } = splitScenario(s);
 
   it('a non-Kineret order gets no cards and no system actions, and queries nothing', async () => {

@@ -13,7 +13,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
 
 const PATH = '/cds-services/crd-order-sign';
-const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-denied')!;
+const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-not-met')!;
 const { record } = splitScenario(scenario);
 let t: TestApp;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  * package's expansions, the launch context, the rendering adjustments for LHC-Forms, and reading
  * the package and the determination.
  */
-import type { Library, Parameters, Questionnaire, QuestionnaireResponse, ValueSet } from 'fhir/r4';
+import type { Library, Parameters, Questionnaire, QuestionnaireItem, QuestionnaireResponse, ValueSet } from 'fhir/r4';
 import { DTR } from '../../src/constants';
 import { planReferenceQueries, recordQueries } from '../../web/dtr/data';
 import { readDetermination } from '../../web/dtr/determination';
@@ -140,6 +140,20 @@ describe('rendering adjustments for LHC-Forms', () => {
     expect(r.item![0].extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl', valueCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/questionnaire-item-control', code: 'radio-button' }] } }]);
     // LHC-Forms 40.1.2 and later evaluate a condition nested in a disabled group without looping: no rewriting.
     expect(r.item![1].item![0].enableWhen).toEqual(q.item![1].item![0].enableWhen);
+  });
+
+  test('a group without conditions takes the one all its items share, so its heading never shows empty', () => {
+    const initial = { question: 'request-type', operator: '=' as const, answerCoding: { code: 'initial' } };
+    const on = (code: string) => ({ question: 'indication', operator: '=' as const, answerCoding: { code } });
+    const grouped = (items: QuestionnaireItem[]): QuestionnaireItem => forRendering({ resourceType: 'Questionnaire', status: 'active', item: [{ linkId: 'criteria', type: 'group', item: items }] }).item![0];
+    const ra: QuestionnaireItem = { linkId: 'ra', type: 'group', enableWhen: [initial, on('RA')], enableBehavior: 'all', item: [{ linkId: 'ra.x', type: 'boolean' }] };
+    const caps: QuestionnaireItem = { linkId: 'caps', type: 'group', enableWhen: [initial, on('CAPS')], enableBehavior: 'all', item: [{ linkId: 'caps.x', type: 'boolean' }] };
+    expect(grouped([ra, caps])).toMatchObject({ enableWhen: [initial] });
+    expect(grouped([ra, caps]).enableBehavior).toBeUndefined();
+    expect(grouped([ra, caps]).item!.map((i) => i.enableWhen)).toEqual([ra.enableWhen, caps.enableWhen]);
+    // An item that always shows, or one enabled by either of two conditions, keeps the group unconditional.
+    expect(grouped([ra, { linkId: 'always', type: 'boolean' }]).enableWhen).toBeUndefined();
+    expect(grouped([ra, { ...caps, enableBehavior: 'any' }]).enableWhen).toBeUndefined();
   });
 });
 

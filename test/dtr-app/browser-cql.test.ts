@@ -4,7 +4,9 @@
  * indication, the app's population must equal the server's, answer for answer, and the evidence
  * shown beside an answer must be the criterion's.
  */
+import { readdirSync } from 'node:fs';
 import type { Bundle, Parameters, QuestionnaireResponse } from 'fhir/r4';
+import { CQL_DIR } from '../../src/paths';
 import { questionnairePackage } from '../../src/dtr/operations';
 import { populate } from '../../src/dtr/populate';
 import { BrowserEvaluator, criteriaOf } from '../../web/dtr/cql';
@@ -18,7 +20,7 @@ import { startTestApp, type TestApp } from '../support/app';
 jest.setTimeout(60_000);
 
 const SAMPLE = [
-  'ra-mtx-failure-approved', 'concurrent-tnf-denied', 'caps-genetic-only', 'sjia-nsaid-trial-approved', 'dira-il1rn-confirmed',
+  'ra-mtx-failure-approved', 'concurrent-tnf-not-met', 'caps-genetic-only', 'sjia-nsaid-trial-approved', 'dira-il1rn-confirmed',
   'misc-refractory-texas-marketplace-6-months', 'continuation-adherent-approved', 'kineret-order-via-contained-medication',
   'non-preferred-product-alternatives-documented', 'record-missing-data-unknown-not-false',
 ];
@@ -60,7 +62,7 @@ async function both(s: ScenarioFile) {
 }
 
 test('the package carries every library and value set the CQL needs', () => {
-  expect(pkg.libraries.map((l) => l.name).sort()).toEqual(['FHIRHelpers', 'KineretPA']);
+  expect(pkg.libraries.map((l) => l.name).sort()).toEqual(readdirSync(CQL_DIR).filter((f) => f.endsWith('.cql')).map((f) => f.replace(/\.cql$/, '')).sort());
   expect(pkg.valueSets.length).toBeGreaterThan(10);
   expect(scenarios).toHaveLength(SAMPLE.length);
 });
@@ -72,7 +74,7 @@ test.each(SAMPLE)('%s: the browser evaluation populates exactly what the server 
   expect(app.populated).toEqual(server.populated);
   expect(app.outcome).toEqual(server.outcome);
   // Evidence shown next to a populated answer is the cited criterion's.
-  const criteria = criteriaOf(results, 'KineretPA');
+  const criteria = criteriaOf(results, 'KineretPrefill');
   expect(criteria.length).toBeGreaterThan(5);
   const evidence = evidenceFor({ questionnaire: pkg.questionnaire, populated: app.populated, criteria, bundle: s.bundle });
   for (const [linkId, e] of evidence) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type {
@@ -18,30 +18,36 @@ import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 
 let t: TestApp;
+/** The same service for a plan that lists Kineret as non-preferred (KINERET_NON_PREFERRED). */
+let tNonPreferred: TestApp;
 let services: TestApp['services'];
 let q: Questionnaire;
 beforeAll(async () => {
   t = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test' }, { clock: fixedClock(corpusDate()) });
+  tNonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://payer.test', KINERET_NON_PREFERRED: 'true' }, { clock: fixedClock(corpusDate()) });
   services = t.services;
   q = services.content.questionnaire;
 });
 afterAll(async () => {
   await t.services.store.close();
+  await tNonPreferred.services.store.close();
 });
 const scenarios = loadScenarios();
 const fhirPost = (p: string, body: unknown) => t.fhirPost(p, body);
 const get = (p: string, query?: Record<string, string | number>) => t.fhirGet(p, query);
 
-const populateScenario = (s: ScenarioFile) => populateResponse(services.engine, q, s);
+/** The app for the scenario's plan: one that lists Kineret as non-preferred, or the default. */
+const appFor = (s: ScenarioFile): TestApp => (s.options?.nonPreferred ? tNonPreferred : t);
+const populateScenario = (s: ScenarioFile) => populateResponse(services.engine, appFor(s).services.content.questionnaire, s);
 const answer = (qr: QuestionnaireResponse, answers: Answer[]) => answerResponse(q, qr, answers);
 
 describe('the Questionnaire', () => {
   let all: QuestionnaireItem[];
   let definitions: Set<string>;
-  const cql = readFileSync(path.join(CQL_DIR, 'KineretPA.cql'), 'utf8');
+  const cql = readdirSync(CQL_DIR).filter((f) => f.endsWith('.cql')).map((f) => readFileSync(path.join(CQL_DIR, f), 'utf8')).join('\n');
   beforeAll(() => {
     all = items(q.item);
-    const elm = services.engine.content.elm.KineretPA as { library: { statements: { def: { name: string }[] } } };
+    const elm = services.engine.content.elm.KineretPrefill as { library: { statements: { def: { name: string }[] } } };
     definitions = new Set(elm.library.statements.def.map((d) => d.name));
   });
 
@@ -64,10 +70,13 @@ describe('the Questionnaire', () => {
     const ids = all.map((i) => i.linkId);
     expect(new Set(ids).size).toBe(ids.length);
     const read = new Set([...cql.matchAll(/"(?:Answer|Bool|Text|Documented|Answered)"\('([^']+)'\)/g)].map((m) => m[1]));
-    for (const id of read) expect({ id, inQuestionnaire: ids.includes(id) }).toEqual({ id, inQuestionnaire: true });
+    expect(read.size).toBeGreaterThan(20);
+    // Every item the CQL reads exists in the Questionnaire a non-preferred plan serves (the fullest one).
+    const served = new Set(items(tNonPreferred.services.content.questionnaire.item).map((i) => i.linkId));
+    for (const id of read) expect({ id, inQuestionnaire: served.has(id) }).toEqual({ id, inQuestionnaire: true });
   });
 
-  it('initialExpressions are CQL "Library".Definition references to existing definitions, and items stay editable', () => {
+  it('initialExpressions are "KineretPrefill".Identifier references to existing definitions (no quoted names), and items stay editable', () => {
     let count = 0;
     for (const item of all) {
       expect(item.readOnly).toBeUndefined();
@@ -76,8 +85,11 @@ describe('the Questionnaire', () => {
       if (!expr) continue;
       count++;
       expect(expr.language).toBe('text/cql');
+      // The DTR form "LibraryName".statementName, the statement a plain identifier: readers that strip the
+      // quotes and readers that do not resolve it alike.
+      expect(expr.expression).toMatch(/^"KineretPrefill"\.[A-Za-z][A-Za-z0-9]*$/);
       const parsed = parseCqlIdentifier(expr.expression!)!;
-      expect(parsed.library).toBe('KineretPA');
+      expect(parsed.library).toBe('KineretPrefill');
       expect({ item: item.linkId, defined: definitions.has(parsed.definition) }).toEqual({ item: item.linkId, defined: true });
     }
     expect(count).toBeGreaterThan(10);
@@ -91,7 +103,11 @@ describe('the Questionnaire', () => {
       expect(codes.has(c.code!)).toBe(true);
       used.add(c.code!);
     }
-    for (const code of codes) if (code !== 'AGE') expect({ code, hasItem: used.has(code) }).toEqual({ code, hasItem: true });
+    for (const code of codes) if (code !== 'AGE' && code !== 'ALL-3') expect({ code, hasItem: used.has(code) }).toEqual({ code, hasItem: true });
+    // "IF THIS IS A NON-FORMULARY/NON-PREFERRED PRODUCT": asked only by a plan that lists Kineret as non-preferred.
+    expect(used.has('ALL-3')).toBe(false);
+    const nonPreferred = items(tNonPreferred.services.content.questionnaire.item);
+    expect(nonPreferred.filter((i) => i.code?.some((c) => c.code === 'ALL-3')).map((i) => i.linkId)).toEqual(['preferred-alternatives-tried', 'preferred-alternatives-doc']);
   });
 
   it('documentation items accept both an attachment and a text answer; enableWhen names existing items', () => {
@@ -104,14 +120,28 @@ describe('the Questionnaire', () => {
 });
 
 describe('Library, ValueSet and CodeSystem resources', () => {
-  it('Libraries carry CQL and ELM, depends-on FHIRHelpers, and data requirements from the ELM', () => {
+  it('Libraries carry CQL and ELM, depends-on every include, and data requirements from the ELM (includes too)', () => {
     const main = services.content.libraries.find((l) => l.name === 'KineretPA') as Library;
     expect(main.type?.coding?.[0].code).toBe('logic-library');
     expect(main.content?.map((c) => c.contentType)).toEqual(['text/cql', 'application/elm+json']);
     expect(Buffer.from(main.content![0].data!, 'base64').toString()).toContain('library KineretPA');
-    expect(main.relatedArtifact).toEqual([{ type: 'depends-on', resource: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' }]);
-    const condition = main.dataRequirement!.find((d) => d.type === 'Condition')!;
+    expect(main.relatedArtifact).toEqual(expect.arrayContaining([
+      { type: 'depends-on', resource: 'http://payer.test/fhir/Library/FHIRHelpers|4.0.1' },
+      { type: 'depends-on', resource: 'http://payer.test/fhir/Library/KineretRequest|1.0.0' },
+    ]));
+    // Every include is a depends-on, and every depends-on resolves to a served Library.
+    const urls = new Set(services.content.libraries.map((l) => `${l.url}|${l.version}`));
+    for (const lib of services.content.libraries) {
+      const elm = services.engine.content.elm[lib.name!] as { library: { includes?: { def: { path: string }[] } } };
+      expect((lib.relatedArtifact ?? []).map((r) => r.resource!.replace(/^.*\/Library\/([^|]+)\|.*$/, '$1')).sort())
+        .toEqual((elm.library.includes?.def ?? []).map((d) => d.path).sort());
+      for (const r of lib.relatedArtifact ?? []) expect(urls.has(r.resource!)).toBe(true);
+    }
+    // The questionnaire's library states all the data the evaluation needs, its includes' retrieves included.
+    const prefill = services.content.libraries.find((l) => l.name === 'KineretPrefill') as Library;
+    const condition = prefill.dataRequirement!.find((d) => d.type === 'Condition')!;
     expect(condition.codeFilter!.map((f) => f.valueSet)).toContain('http://kineret-pa.example/fhir/ValueSet/rheumatoid-arthritis');
+    expect(prefill.dataRequirement!.map((d) => d.type)).toEqual(expect.arrayContaining(['Coverage', 'MedicationRequest', 'MedicationDispense', 'Observation', 'AllergyIntolerance']));
     for (const r of services.content.all()) expect({ id: `${r.resourceType}/${r.id}`, errors: fhirErrors(r) }).toEqual({ id: `${r.resourceType}/${r.id}`, errors: [] });
   });
 });
@@ -151,7 +181,7 @@ describe('$questionnaire-package', () => {
       for (const dep of lib.relatedArtifact ?? []) expect(libraries.map((l) => `${l.url}|${l.version}`)).toContain(dep.resource);
     }
     const valueSetUrls = bundle.entry!.filter((e) => e.resource!.resourceType === 'ValueSet').map((e) => e.resource as { url: string; expansion?: { contains?: unknown[] } });
-    const elm = services.engine.content.elm.KineretPA as { library: { valueSets: { def: { id: string }[] } } };
+    const elm = services.engine.content.elm.KineretTerminology as { library: { valueSets: { def: { id: string }[] } } };
     for (const d of elm.library.valueSets.def) expect(valueSetUrls.map((v) => v.url)).toContain(d.id);
     for (const v of valueSetUrls) expect(v.expansion?.contains?.length).toBeGreaterThan(0);
     const ctx = qr.extension!.filter((e) => e.url === DTR.qrContext).map((e) => e.valueReference!.reference);
@@ -248,7 +278,8 @@ describe('population and determination over the corpus', () => {
       if (status === 'not-met') expect({ linkId, v: answers.get(linkId)?.valueBoolean }).toEqual({ linkId, v: false });
       else if (linkId !== 'route-subcutaneous' || status === 'unknown') expect({ linkId, has: answers.has(linkId) }).toEqual({ linkId, has: false });
     };
-    expectBool('no-active-infection', rec.criteria['ALL-1']);
+    // ALL-1 is an initial criterion; a continuation's record may still prefill the (initial-only) item.
+    if (rec.requestType === 'initial') expectBool('no-active-infection', rec.criteria['ALL-1']);
     expectBool('no-concurrent-biologic', rec.criteria['ALL-2']);
     expectBool('no-hypersensitivity', rec.criteria['ALL-CI']);
     expectBool('route-subcutaneous', rec.criteria['ALL-ROUTE']);
@@ -259,7 +290,7 @@ describe('population and determination over the corpus', () => {
     // The populated response plus the scripted answers, evaluated with the record, gives the expected decision.
     const expected = s.withAnswers ?? s.record;
     const completed = answer(qr, s.withAnswers ? (s.answers ?? []) : []);
-    const res = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+    const res = await appFor(s).fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
       resourceType: 'Parameters',
       parameter: [{ name: 'response', resource: completed }, { name: 'data', resource: s.bundle }, { name: 'date', valueDate: s.evaluationDate }],
     });
@@ -273,19 +304,25 @@ describe('population and determination over the corpus', () => {
       c.part!.find((x) => x.name === 'code')!.valueCoding!.code, c.part!.find((x) => x.name === 'status')!.valueCode]));
     expect(statuses).toEqual(expected.criteria);
     if (expected.decision === 'approved') {
+      expect(get('pendReason')).toHaveLength(0);
       const period = get('approvalPeriod')[0].valuePeriod!;
       expect(period.start).toBe(s.evaluationDate);
       if (expected.approvalMonths === 12) expect(period.end).toBe('2027-11-28');
       if (expected.approvalMonths === 6) expect(period.end).toBe('2027-05-28');
     } else expect(get('approvalPeriod')).toHaveLength(0);
-    if (expected.decision === 'denied') expect(get('note')[0].valueString).toMatch(/recommendation for clinical review/);
+    if (expected.decision === 'pended') {
+      expect(get('note')[0].valueString).toMatch(/clinical reviewer, who decides; no request is denied automatically/);
+      const kinds = get('pendReason').map((r) => r.part!.find((x) => x.name === 'kind')!.valueCode);
+      expect(kinds.length).toBeGreaterThan(0);
+      if (expected.planUnknown) expect(kinds).toContain('plan-unknown');
+    }
   });
 
   it('the determination and the CRD card agree on every criterion the record decides', async () => {
     for (const s of scenarios) {
-      const hook = await t.post('/cds-services/crd-order-sign', orderSignRequest(s));
+      const hook = await appFor(s).post('/cds-services/crd-order-sign', orderSignRequest(s));
       const qr = await populateScenario(s);
-      const det = await fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+      const det = await appFor(s).fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
         resourceType: 'Parameters',
         parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }],
       });
@@ -302,7 +339,7 @@ describe('population and determination over the corpus', () => {
   }, 60_000);
 
   it('answers marked override take precedence over the record', async () => {
-    const s = scenarios.find((x) => x.name === 'concurrent-tnf-denied')!;
+    const s = scenarios.find((x) => x.name === 'concurrent-tnf-not-met')!;
     const qr = await populateScenario(s);
     const run = async (origin: Answer['origin']) => {
       const completed = answer(qr, [m('no-concurrent-biologic', origin)]);
@@ -384,13 +421,13 @@ describe('population and determination over the corpus', () => {
 describe('population never throws on odd data', () => {
   it('reports a failed evaluation and an unknown definition as issues', async () => {
     const broken = structuredClone(q);
-    (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPA"."No Such Definition"';
+    (broken.item![0].item![0].extension![0].valueExpression as { expression: string }).expression = '"KineretPrefill".NoSuchDefinition';
     const failing = await populate({ questionnaire: q, context: { patient: 'Patient/x' }, now: '2026-11-28T12:00:00Z', evaluate: async () => { throw new Error('boom'); } });
     expect(failing.outcome.issue.some((i) => i.severity === 'error' && /boom/.test(i.diagnostics!))).toBe(true);
     const odd = await populate({ questionnaire: broken, context: { patient: 'Patient/x', coverage: 'Coverage/c', order: 'MedicationRequest/o' }, now: '2026-11-28T12:00:00Z',
-      evaluate: async () => ({ KineretPA: { 'Prefill Indication': 42, 'Prefill Weight Kg': 'heavy' } }) });
+      evaluate: async () => ({ KineretPrefill: { Indication: 42, WeightKg: 'heavy' } }) });
     const msgs = odd.outcome.issue.map((i) => i.diagnostics);
-    expect(msgs.some((d) => /No Such Definition/.test(d!))).toBe(true);
+    expect(msgs.some((d) => /NoSuchDefinition/.test(d!))).toBe(true);
     expect(msgs.some((d) => /does not fit/.test(d!))).toBe(true);
   });
 });

@@ -160,14 +160,15 @@ describe('one patient per call', () => {
 });
 
 describe('no Coverage in the record', () => {
-  // Depends on helper C's CQL change (issue 10/11: without an active Coverage the plan is unknown, so the CQL pends).
-  // Until it merges the CQL approves for 6 months, and this test is marked failing; then remove `.failing`.
-  test.failing('the plan is unknown: never an approval with a made-up duration', async () => {
+  // Without an active Coverage the plan is unknown, so the CQL pends (with a plan-unknown reason) and gives no period.
+  test('the plan is unknown: never an approval with a made-up duration', async () => {
     const data: Bundle = { ...approvable.bundle, entry: approvable.bundle.entry!.filter((e) => e.resource!.resourceType !== 'Coverage') };
     const res = await evaluate(completed, data);
     expect(res.status).toBe(200);
     const out = res.body as Parameters;
     expect(out.parameter!.find((p) => p.name === 'decision')!.valueCode).toBe('pended');
     expect(out.parameter!.filter((p) => p.name === 'approvalPeriod')).toEqual([]);
+    const kinds = out.parameter!.filter((p) => p.name === 'pendReason').map((p) => p.part!.find((x) => x.name === 'kind')!.valueCode);
+    expect(kinds).toEqual(['plan-unknown']);
   });
 });

@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../support/app';
 
 let t: TestApp;
 const path = '/cds-services/crd-order-sign';
-const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-denied')!;
+const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-not-met')!;
 
 beforeAll(async () => {
   t = await startTestApp({ BODY_LIMIT_BYTES: String(2 * 1024 * 1024), HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000', FHIR_MAX_RESPONSE_BYTES: String(1024 * 1024) });
