@@ -1,7 +1,7 @@
 /**
- * Builds the browser pages: the SMART DTR app (web/dtr) and the sandbox EHR page (web/sandbox),
- * bundled with esbuild from npm packages only (no CDN), into dist/web/. Type-checking is done by
- * `tsc -p web/tsconfig.json` in `npm run build`; esbuild only bundles. Skipped when nothing it read
+ * Builds the browser pages: the SMART DTR app (web/dtr), the sandbox EHR page (web/sandbox) and the
+ * reviewer workbench (web/review), bundled with esbuild from npm packages only (no CDN), into
+ * dist/web/. Type-checking is done by `tsc -p web/tsconfig.json` in `npm run build`; esbuild only bundles. Skipped when nothing it read
  * (esbuild's metafile lists every bundled file) changed since its last successful run
  * (scripts/lib/up-to-date.mjs; BUILD_FORCE=1 runs it anyway).
  */
@@ -60,6 +60,7 @@ const result = await build({
     'dtr/launch': path.join(root, 'web', 'dtr', 'launch.ts'),
     'dtr/app': path.join(root, 'web', 'dtr', 'main.ts'),
     'sandbox/app': path.join(root, 'web', 'sandbox', 'main.ts'),
+    'review/app': path.join(root, 'web', 'review', 'main.ts'),
   },
   outdir: out,
   bundle: true,
@@ -81,10 +82,11 @@ const result = await build({
 const pages = [
   ...copyStatic(path.join(root, 'web', 'dtr'), path.join(out, 'dtr')),
   ...copyStatic(path.join(root, 'web', 'sandbox'), path.join(out, 'sandbox')),
+  ...copyStatic(path.join(root, 'web', 'review'), path.join(out, 'review')),
 ];
 // Inputs in esbuild's virtual namespaces ("events-shim:events") are not files; the files they load are listed too.
 const bundled = Object.keys(result.metafile.inputs).filter((f) => !/^[a-z-]+:/.test(f)).map((f) => path.join(root, f));
 // esbuild also reads the tsconfig files nearest to the sources it bundles.
 const configs = [path.join(root, 'tsconfig.json'), path.join(root, 'web', 'tsconfig.json')];
 writeStamp(stampFile, key, [...bundled, ...pages, ...configs, fileURLToPath(import.meta.url)], filesUnder(out));
-console.log(`web: built ${path.relative(process.cwd(), out)} (DTR app, sandbox page) in ${Date.now() - started} ms`);
+console.log(`web: built ${path.relative(process.cwd(), out)} (DTR app, sandbox page, reviewer workbench) in ${Date.now() - started} ms`);

@@ -19,6 +19,9 @@ const FILES = [
   'test/dtr/dtr.test.ts',
   'test/dtr/request.test.ts',
   'test/dtr-app/browser-cql.test.ts',
+  'test/pas/on-file.test.ts',
+  'test/pas/review.test.ts',
+  'test/pas/submit.test.ts',
   'test/sandbox/dates.test.ts',
   'test/sandbox/sandbox.test.ts',
 ];

@@ -24,6 +24,8 @@ import { registerCdsRoutes } from './http/cds';
 import { cors } from './http/cors';
 import { errorHandler, sendError } from './http/errors';
 import { registerFhirRoutes } from './http/fhir';
+import { registerPasRoutes } from './http/pas';
+import { registerReviewRoutes } from './http/review';
 import { registerDtrAppRoutes } from './http/dtr-app';
 import { registerPolicyRoutes } from './http/policy';
 import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
@@ -31,6 +33,12 @@ import { registerSandboxRoutes } from './http/sandbox';
 import { registerSmartRoutes } from './http/smart';
 import { createLogger, requestLogger, type Logger } from './log';
 import { ROOT } from './paths';
+import { ReviewerRegistry, ReviewerSessions } from './pas/reviewers';
+import { DRUG, inquireOperation } from './pas/operations';
+import { SANDBOX_DTR_SCOPES } from './sandbox/identity';
+import { sessionClientId } from './security/dtr-session';
+import type { Principal } from './security/principal';
+import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
 import { ClientRegistry } from './security/registry';
 import { SmartAuthServer } from './security/smart';
@@ -38,6 +46,10 @@ import { SmartAuthServer } from './security/smart';
 export interface Services extends HookDeps {
   content: DtrContent;
   store: AuditStore;
+  /** Prior authorization requests and decisions (PAS, the reviewer workbench), in the audit store. */
+  pas: PaStore;
+  /** The plan's clinical reviewers (REVIEWERS_FILE) and their workbench sessions. */
+  reviewers: ReviewerSessions;
   registry: ClientRegistry;
   smart: SmartAuthServer;
   log: Logger;
@@ -60,8 +72,10 @@ export async function createServices(config: Config, options: { store?: AuditSto
   const services = (JSON.parse(readFileSync(path.join(ROOT, 'cds-services.json'), 'utf8')) as { services: ServiceDefinition[] }).services;
   const store = options.store ?? (await openAuditStore(config.databaseUrl, { clock }));
   const registry = ClientRegistry.fromFile(config.trustedClientsFile, config);
+  const reviewers = new ReviewerSessions(store.sql(), clock, ReviewerRegistry.fromFile(config.reviewersFile));
+  const pas = new PaStore(store.sql());
   // Loaded only when on: the sandbox brings an in-memory FHIR server that production never needs.
-  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock) : null;
+  const sandbox = config.sandbox ? await (await import('./sandbox')).createSandbox(config, registry, services, clock, reviewers.registry) : null;
   if (sandbox) log.warn({ sandbox: `${config.publicBaseUrl}/sandbox/` }, 'SANDBOX on: the embedded sandbox EHR and its auto-approving SMART server are served (development only; SANDBOX=off for production)');
   const smart = await SmartAuthServer.create({
     publicBaseUrl: config.publicBaseUrl,
@@ -85,6 +99,9 @@ export async function createServices(config: Config, options: { store?: AuditSto
     reader: new FhirReader(FhirShapes.r4()),
     content: buildDtrContent(content, config.publicBaseUrl, { kineretNonPreferred: config.kineretNonPreferred }),
     store,
+    pas,
+    authorizations: (keys, since) => pas.authorizationsOnFile(keys, DRUG, since),
+    reviewers,
     registry,
     smart,
     log,
@@ -92,6 +109,7 @@ export async function createServices(config: Config, options: { store?: AuditSto
     authDeps: {
       auth: config.auth, publicBaseUrl: config.publicBaseUrl, clockSkewSeconds: config.clockSkewSeconds, clock, registry, ledger: store, smart, log,
       cdsJwt: { maxLifetimeSeconds: config.cdsJwtMaxLifetimeSeconds, jtiReuse: config.cdsJtiReuse },
+      reviewers,
     },
   };
 }
@@ -118,10 +136,20 @@ export function createApp(services: Services): express.Express {
   });
   registerPolicyRoutes(routes, { payerName: config.payerName });
   registerSmartRoutes(routes, services.smart);
-  if (services.sandbox) registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id));
+  if (services.sandbox) {
+    // The sandbox EHR follows the requests its clinicians submitted through the hosted DTR app: those belong to the
+    // app's sessions at this EHR (src/security/dtr-session.ts), so it asks as their owner.
+    const sandboxEhr = services.registry.dtrAppEhr(services.sandbox.fhir.base);
+    const owner = sandboxEhr ? sessionClientId(sandboxEhr) : services.sandbox.identity.dtrClientId;
+    const sandboxClient: Principal = { kind: 'smart-client', clientId: owner, scopes: [...SANDBOX_DTR_SCOPES] };
+    registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id), services.reviewers,
+      (bundle) => inquireOperation(bundle, services, sandboxClient));
+  }
   registerDtrAppRoutes(routes, { config, registry: services.registry, smart: services.smart, store: services.store, clock: services.clock });
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);
+  registerPasRoutes(routes, services, limits);
+  registerReviewRoutes(routes, { ...services, publicBaseUrl: config.publicBaseUrl });
   registerAuditRoutes(routes, services.store);
   app.use(routes.router);
   app.use(globalMiddleware((req, res) => sendError(req, res, 404, 'not-found', 'no such route')));

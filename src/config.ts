@@ -28,10 +28,14 @@ export interface Config {
   auth: boolean;
   /** JSON registry of trusted CDS and DTR clients (TRUSTED_CLIENTS_FILE). */
   trustedClientsFile: string | undefined;
+  /** The plan's clinical reviewers with their password hashes and roles (REVIEWERS_FILE; see src/pas/reviewers.ts). */
+  reviewersFile: string | undefined;
   /** The embedded sandbox EHR (development only): SANDBOX=on (default outside production) or off; on is refused in production. */
   sandbox: boolean;
   /** The SMART client id of the DTR app served at /dtr (as registered with the EHR that launches it). */
   dtrClientId: string;
+  /** DTR_FORM: the form the hosted DTR app asks for, `standard` or `adaptive` ($next-question). */
+  dtrForm: 'standard' | 'adaptive';
   /** Audit store: a PostgreSQL URL, or a SQLite file path (default ./data/audit.sqlite; ':memory:' for tests). */
   databaseUrl: string;
   /** Outbound calls: allow plain http to loopback (development). Default true unless NODE_ENV=production. */
@@ -131,8 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     auth,
     trustedClientsFile: env.TRUSTED_CLIENTS_FILE || undefined,
+    reviewersFile: env.REVIEWERS_FILE || undefined,
     sandbox,
     dtrClientId: env.DTR_CLIENT_ID || 'kineret-dtr',
+    dtrForm: oneOf('DTR_FORM', 'standard', ['standard', 'adaptive'] as const, env),
     databaseUrl: env.DATABASE_URL || './data/audit.sqlite',
     allowInsecureLoopback: bool('ALLOW_INSECURE_LOOPBACK', env.NODE_ENV !== 'production', env),
     allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),

@@ -6,6 +6,7 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { PostgresRunner, type SqlRunner } from './sql';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import { ownerCondition, type Reader } from '../security/principal';
 
@@ -14,6 +15,7 @@ const MIGRATION_LOCK = 4_242_017;
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
+  private runner: SqlRunner | undefined;
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(url: string, schema?: string, private readonly clock: Clock = systemClock) {
@@ -145,6 +147,10 @@ export class PostgresAuditStore implements AuditStore {
 
   async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
     await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  sql(): SqlRunner {
+    return (this.runner ??= new PostgresRunner(this.pool));
   }
 
   async close(): Promise<void> {

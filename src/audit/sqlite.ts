@@ -12,12 +12,14 @@ import {
   MIGRATIONS, rowToAssertion, rowToDtrEvent, rowToHookCall,
   type AuditStore, type CoverageAssertionRecord, type DtrEventRecord, type FeedbackRecord, type HookCallRecord,
 } from './store';
+import { SqliteRunner, type SqlRunner } from './sql';
 import { epochSeconds, systemClock, type Clock } from '../core/clock';
 import { ownerCondition, type Reader } from '../security/principal';
 
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  private runner: SqlRunner | undefined;
 
   /** `clock` stamps every record (the services' Clock). */
   constructor(file: string, private readonly clock: Clock = systemClock) {
@@ -136,6 +138,10 @@ export class SqliteAuditStore implements AuditStore {
 
   async logQuestionnaireErrors(questionnaires: string[], outcomes: OperationOutcome[], clientId: string | null = null): Promise<void> {
     await this.recordDtrEvent({ kind: 'questionnaire-errors', clientId, patientId: null, detail: { questionnaires, outcomes } });
+  }
+
+  sql(): SqlRunner {
+    return (this.runner ??= new SqliteRunner(this.db));
   }
 
   async close(): Promise<void> {

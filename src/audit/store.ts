@@ -6,6 +6,7 @@
  */
 import type { OperationOutcome, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import type { DtrStore } from '../dtr/store';
+import type { SqlRunner } from './sql';
 
 export interface HookCallRecord {
   requestId: string;
@@ -32,7 +33,7 @@ export interface CoverageAssertionRecord {
 }
 
 export interface DtrEventRecord {
-  kind: 'package' | 'population' | 'determination' | 'response' | 'questionnaire-errors';
+  kind: 'package' | 'population' | 'next-question' | 'determination' | 'response' | 'questionnaire-errors';
   clientId: string | null;
   patientId: string | null;
   detail: unknown;
@@ -71,6 +72,8 @@ export interface AuditStore extends DtrStore {
   countHookCalls(): Promise<number>;
   /** The most recent DTR events of a kind (newest first). */
   recentDtrEvents(kind: DtrEventRecord['kind'], limit: number): Promise<(DtrEventRecord & { at: string })[]>;
+  /** The store's connection for stores of their own tables (src/pas/store.ts): one dialect-neutral runner. */
+  sql(): SqlRunner;
   close(): Promise<void>;
 }
 
@@ -141,6 +144,75 @@ export const MIGRATIONS: string[] = [
   // one answer per client, hookInstance and request digest; a true retry (same digest) is still a duplicate.
   `DROP INDEX hook_calls_answered;
    CREATE UNIQUE INDEX hook_calls_answered ON hook_calls (client_iss, hook_instance, request_hash) WHERE status = 200;`,
+  // Prior authorization requests (PAS $submit), their member keys, every decision on them (automated or a
+  // reviewer's) and the reviewer workbench's sessions (src/pas/store.ts, src/pas/reviewers.ts). Nothing is deleted:
+  // pended and decided requests stay queryable (PAS: at least 6 months after the services).
+  `CREATE TABLE pa_requests (
+     id TEXT PRIMARY KEY,
+     client_id TEXT NOT NULL,
+     claim_system TEXT NOT NULL,
+     claim_value TEXT NOT NULL,
+     content_hash TEXT NOT NULL,
+     patient_ref TEXT NOT NULL,
+     order_ref TEXT,
+     coverage_ref TEXT,
+     provider_ref TEXT,
+     provider_npi TEXT,
+     drug TEXT NOT NULL,
+     indication TEXT,
+     priority TEXT NOT NULL,
+     status TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     due_at TEXT NOT NULL,
+     decided_at TEXT,
+     auth_number TEXT,
+     period_start TEXT,
+     period_end TEXT,
+     replaces TEXT,
+     replaced_by TEXT,
+     submission TEXT NOT NULL,
+     assessment TEXT NOT NULL,
+     claim_response TEXT NOT NULL,
+     version INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX pa_requests_claim ON pa_requests (client_id, claim_system, claim_value);
+   CREATE UNIQUE INDEX pa_requests_auth_number ON pa_requests (auth_number);
+   CREATE INDEX pa_requests_queue ON pa_requests (status, priority, due_at);
+   CREATE TABLE pa_member_keys (
+     request_id TEXT NOT NULL REFERENCES pa_requests (id),
+     kind TEXT NOT NULL,
+     key TEXT NOT NULL,
+     PRIMARY KEY (request_id, kind, key)
+   );
+   CREATE INDEX pa_member_keys_key ON pa_member_keys (kind, key);
+   CREATE TABLE pa_decisions (
+     id TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL REFERENCES pa_requests (id),
+     action TEXT NOT NULL,
+     actor_kind TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     human_reviewed INTEGER NOT NULL,
+     reviewer_name TEXT,
+     reviewer_npi TEXT,
+     reviewer_specialty TEXT,
+     reason_code TEXT,
+     reason_text TEXT,
+     letter_text TEXT,
+     period_start TEXT,
+     period_end TEXT,
+     auth_number TEXT,
+     at TEXT NOT NULL,
+     detail TEXT NOT NULL
+   );
+   CREATE INDEX pa_decisions_request ON pa_decisions (request_id, at);
+   CREATE TABLE reviewer_sessions (
+     token_hash TEXT PRIMARY KEY,
+     reviewer_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     expires_at TEXT NOT NULL
+   );
+   CREATE INDEX reviewer_sessions_expiry ON reviewer_sessions (expires_at);`,
 ];
 
 export function rowToHookCall(r: Record<string, unknown>): HookCallRecord {

@@ -19,7 +19,7 @@ import { EvaluationInputError, LibraryEvaluator, type LibraryResults } from './e
 import { FastPatientSource, fhirModelInfo } from './fast-source';
 import { instrumentLibrary, TimingListener } from './timing';
 import type {
-  CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, PendReason, PendReasonKind, RawEvaluation, RequestType,
+  CoveringAuthorization, CriterionResult, DataSourceKind, Decision, EngineOptions, Evaluation, EvaluateOptions, PendReason, PendReasonKind, RawEvaluation, RequestType,
 } from './types';
 
 export { EvaluationInputError };
@@ -142,6 +142,7 @@ export class KineretEngine {
       texasMarketplace: results['Is Texas Marketplace'] === true,
       orderReference: str('Order Reference'),
       coverageReference: str('Coverage Reference'),
+      authorizationOnFile: toCovering(results['Authorization On File']),
       prefill,
     };
   }
@@ -150,6 +151,12 @@ export class KineretEngine {
 function toPendReason(value: unknown): PendReason {
   const t = value as Record<string, unknown>;
   return { kind: t.kind as PendReasonKind, criterion: typeof t.criterion === 'string' ? t.criterion : null, text: typeof t.text === 'string' ? t.text : '' };
+}
+
+function toCovering(value: unknown): CoveringAuthorization | null {
+  const t = value as Record<string, unknown> | null | undefined;
+  if (!t || typeof t.number !== 'string') return null;
+  return { number: t.number, through: String(toPlain(t.through)), basis: t.basis === 'texas-annual' ? 'texas-annual' : 'current' };
 }
 
 function toCriterion(value: unknown): CriterionResult {

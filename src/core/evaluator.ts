@@ -66,6 +66,9 @@ export class LibraryEvaluator {
       ),
       'Order Id': options.orderId ?? null,
       'Kineret Is Non-Preferred': options.nonPreferred ?? false,
+      'Authorizations On File': (options.authorizationsOnFile ?? []).map((a) => ({
+        number: a.number, indication: a.indication, start: cqlDate(a.start), end: cqlDate(a.end), issued: cqlDate(a.issued),
+      })),
     };
     const set = run.set ?? this.set;
     const results = await executeLibraries({
@@ -102,6 +105,12 @@ export function patientIdOf(bundle: Bundle): string {
   const id = patients[0].id;
   if (!id) throw new EvaluationInputError('the Patient resource has no id');
   return id;
+}
+
+function cqlDate(value: string): cql.Date {
+  const parsed = cql.Date.parse(value.slice(0, 10));
+  if (!parsed) throw new EvaluationInputError(`invalid date in an authorization on file: ${value}`);
+  return parsed;
 }
 
 /** A date (noon UTC, so that the day does not depend on the time zone) or date-time as cql-execution's execution time. */

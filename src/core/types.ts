@@ -41,6 +41,26 @@ export interface Answer {
   origin?: 'auto' | 'override' | 'manual' | null;
 }
 
+/** An approved authorization the plan holds for the member (CQL parameter "Authorizations On File"). */
+export interface AuthorizationOnFile {
+  number: string;
+  indication: string;
+  /** YYYY-MM-DD */
+  start: string;
+  /** YYYY-MM-DD, inclusive */
+  end: string;
+  /** YYYY-MM-DD: when it was issued. */
+  issued: string;
+}
+
+/** The authorization that covers a request (CQL "Authorization On File"): a current one, or the Texas one-a-year rule. */
+export interface CoveringAuthorization {
+  number: string;
+  /** YYYY-MM-DD: the last day it covers. */
+  through: string;
+  basis: 'current' | 'texas-annual';
+}
+
 export interface Evaluation {
   patientId: string;
   evaluationDate: string;
@@ -59,6 +79,8 @@ export interface Evaluation {
   texasMarketplace: boolean;
   orderReference: string | null;
   coverageReference: string | null;
+  /** An authorization on file that covers this request, so that no new one is needed. */
+  authorizationOnFile: CoveringAuthorization | null;
   /** Values for questionnaire initialExpressions: the definitions of KineretPrefill, by name. */
   prefill: Record<string, unknown>;
 }
@@ -72,6 +94,8 @@ export interface EvaluateOptions {
   evaluationDate: string;
   /** Whether Kineret is non-formulary/non-preferred on the member's plan. */
   nonPreferred?: boolean;
+  /** The member's approved authorizations the plan holds (the CQL decides which, if any, covers the request). */
+  authorizationsOnFile?: AuthorizationOnFile[];
   /** Record the time spent in each CQL definition and function (slower; for content authors). */
   timing?: boolean;
 }

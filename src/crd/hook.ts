@@ -5,17 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Medication, MedicationRequest, OperationOutcome, ValueSet } from 'fhir/r4';
+import type { Coverage, Medication, MedicationRequest, OperationOutcome, Patient, ValueSet } from 'fhir/r4';
 import type { Config } from '../config';
 import { today, type Clock } from '../core/clock';
 import { CRD, DTR_LAUNCH_PATH, POLICY_PATH, QUESTIONNAIRE_ID, CONTENT_VERSION } from '../constants';
 import type { TypeRequirement } from '../core/data-requirements';
 import type { KineretEngine } from '../core/engine';
+import { addMonths } from '../core/decision';
+import type { AuthorizationOnFile } from '../core/types';
+import { memberKeys } from '../pas/member';
 import { FhirClient } from '../fhir/client';
 import { clinicianProblems, NotEvaluated, type ExpectedFailure } from '../core/errors';
 import { errorsIn, type FhirReader } from '../fhir/read';
 import { referenceId } from '../fhir/references';
-import { type CardContext, type OrderAssessment, criteriaWarningCard, priorAuthCard, selectNoticeCard, undeterminedCard } from './cards';
+import { type CardContext, type CardOptions, type OrderAssessment, orderSignCards, selectNoticeCard } from './cards';
 import { coverageInformation } from './coverage-information';
 import { KineretMatcher, referenceLookup } from './orders';
 import { assembleRecord, trustPrefetch, uncoveredTypes } from './patient-data';
@@ -33,6 +36,11 @@ export interface HookDeps {
   clock: Clock;
   /** Reads client FHIR against the R4 element shapes (lenient reading, strict meaning). */
   reader: FhirReader;
+  /**
+   * The member's approved authorizations whose period ends on or after `since` (src/pas/store.ts),
+   * by member key (src/pas/member.ts). The CQL decides whether one covers the order.
+   */
+  authorizations?: (memberKeys: string[], since: string) => Promise<AuthorizationOnFile[]>;
 }
 
 /** Who called: the authenticated CDS client and the FHIR server origins it may send us to (null = any, auth off). */
@@ -61,19 +69,29 @@ export interface ErrorBody {
   operationOutcome?: OperationOutcome;
 }
 
-interface Configuration {
-  coverageInfo: boolean;
-  guideline: boolean;
+interface Configuration extends CardOptions {
   maxCards: number;
 }
 
-/** davinci-crd.configuration: honoured when present, never required; unknown options ignored. */
+/**
+ * davinci-crd.configuration: honoured when present, never required; unknown options ignored. One
+ * boolean per card type (CRD dev-5): coverage-info, guideline, off-guideline; and max-cards.
+ */
 function readConfiguration(extension: Record<string, unknown> | undefined): Configuration {
   const raw = extension?.[CRD.configuration];
   const c = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   const flag = (key: string) => (typeof c[key] === 'boolean' ? (c[key] as boolean) : true);
   const max = typeof c['max-cards'] === 'number' && Number.isInteger(c['max-cards']) && (c['max-cards'] as number) >= 0 ? (c['max-cards'] as number) : 10;
-  return { coverageInfo: flag('coverage-info'), guideline: flag('guideline'), maxCards: max };
+  return { coverageInfo: flag('coverage-info'), guideline: flag('guideline'), offGuideline: flag('off-guideline'), maxCards: max };
+}
+
+/**
+ * order-sign is a primary hook: the response always carries `systemActions` (CRD hook-16; the Inferno
+ * CRD kit's response validation requires the array on order-sign), empty when there is no coverage
+ * information to give (no Kineret order, no active coverage, nothing evaluated).
+ */
+function respond(hook: string, cards: Card[], systemActions: SystemAction[], maxCards: number): HookResponse {
+  return { cards: cards.slice(0, maxCards), ...(hook === 'order-sign' ? { systemActions } : systemActions.length ? { systemActions } : {}) };
 }
 
 function cardContext(config: Config): CardContext {
@@ -156,11 +174,11 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   }
   const kineret = await deps.matcher.kineretOrders(drafts, lookup);
   meta.kineretOrders = kineret.map((o) => `MedicationRequest/${o.id}`);
-  if (kineret.length === 0) return { status: 200, body: { cards: [] }, meta };
+  if (kineret.length === 0) return { status: 200, body: respond(service.hook, [], [], config.maxCards), meta };
 
   if (service.hook === 'order-select') {
     const cards = config.coverageInfo ? [selectNoticeCard(ctx, kineret)] : [];
-    return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
+    return { status: 200, body: respond(service.hook, cards, [], config.maxCards), meta };
   }
 
   // order-sign: data the prefetch lacks must come from the EHR; without a fhirServer that is a 412.
@@ -188,6 +206,11 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
 
   const assessments: OrderAssessment[] = [];
   if (!record.failedTypes.has('Patient') && !record.failedTypes.has('Coverage')) {
+    // What the plan holds for this member (the Texas one-a-year rule looks a year back).
+    const recordResources = (record.bundle.entry ?? []).map((e) => e.resource);
+    const patient = recordResources.find((r): r is Patient => r?.resourceType === 'Patient');
+    const keys = [...new Set(recordResources.filter((r): r is Coverage => r?.resourceType === 'Coverage').flatMap((c) => memberKeys(patient, c)))];
+    const authorizationsOnFile = deps.authorizations && keys.length ? await deps.authorizations(keys, addMonths(today(deps.clock), -12)) : [];
     // One evaluation cannot be interrupted (it runs on the event loop until a worker pool takes it),
     // but the next one does not start once the hook budget is spent: those orders are answered as
     // not determined in time. A clock of elapsed time, read between evaluations (no timer fires meanwhile).
@@ -210,6 +233,7 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
         orderId: order.id,
         evaluationDate: today(deps.clock),
         nonPreferred: deps.config.kineretNonPreferred,
+        authorizationsOnFile,
       });
       assessments.push({ order, evaluation });
     }
@@ -217,45 +241,41 @@ export async function handleHook(serviceId: string, body: unknown, deps: HookDep
   meta.problems = failures.map((f) => f.message);
   const problems = clinicianProblems(failures);
 
-  const cards: Card[] = [];
-  const systemActions: SystemAction[] = [];
   const evaluated = assessments.filter((a) => a.evaluation);
-  if (evaluated.length === 0) {
-    if (config.coverageInfo) cards.push(undeterminedCard(ctx, kineret, problems));
-    return { status: 200, body: { cards: cards.slice(0, config.maxCards) }, meta };
-  }
-  const coverageReference = evaluated[0].evaluation!.coverageReference;
-  if (config.coverageInfo) {
-    cards.push(priorAuthCard(ctx, assessments, { coverageFound: Boolean(coverageReference), problems }));
-    if (coverageReference) {
-      const assertionId = randomUUID();
-      for (const a of evaluated) {
-        const order = structuredClone(a.order) as MedicationRequest;
-        order.extension = [
-          ...(order.extension ?? []),
-          coverageInformation({
-            coverageReference: a.evaluation!.coverageReference ?? coverageReference,
-            assertionId,
-            date: today(deps.clock),
-            reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
-            questionnaire: ctx.questionnaireCanonical,
-          }),
-        ];
-        systemActions.push({
-          type: 'update',
-          description: `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
-          resource: order,
-        });
-      }
+  const coverageReference = evaluated[0]?.evaluation!.coverageReference ?? null;
+  const cards = orderSignCards(ctx, { assessments: kineret.map((order) => assessments.find((a) => a.order === order) ?? { order, evaluation: null }), coverageFound: Boolean(coverageReference), problems, options: config });
+  const systemActions: SystemAction[] = [];
+  if (config.coverageInfo && coverageReference) {
+    const assertionId = randomUUID();
+    for (const a of evaluated) {
+      const onFile = a.evaluation!.authorizationOnFile;
+      const order = structuredClone(a.order) as MedicationRequest;
+      order.extension = [
+        ...(order.extension ?? []),
+        coverageInformation({
+          coverageReference: a.evaluation!.coverageReference ?? coverageReference,
+          assertionId,
+          date: today(deps.clock),
+          // An authorization on file covers the order: pa-needed satisfied, no documentation request.
+          ...(onFile
+            ? {
+                reason: `Prior authorization ${onFile.number} for Kineret (anakinra) is on file and covers this order until ${onFile.through}.`,
+                satisfiedPaId: onFile.number,
+              }
+            : {
+                reason: `Kineret (anakinra) requires prior authorization under the ${deps.config.payerName} Kineret coverage guideline; clinical documentation is collected through DTR.`,
+                questionnaire: ctx.questionnaireCanonical,
+              }),
+        }),
+      ];
+      systemActions.push({
+        type: 'update',
+        description: onFile
+          ? `Record that Kineret (anakinra) MedicationRequest/${a.order.id} is covered by prior authorization ${onFile.number}, on file until ${onFile.through}.`
+          : `Record that Kineret (anakinra) MedicationRequest/${a.order.id} needs prior authorization with clinical documentation (DTR).`,
+        resource: order,
+      });
     }
   }
-  if (config.guideline) {
-    const warning = criteriaWarningCard(ctx, assessments);
-    if (warning) cards.push(warning);
-  }
-  return {
-    status: 200,
-    body: { cards: cards.slice(0, config.maxCards), ...(systemActions.length ? { systemActions } : {}) },
-    meta,
-  };
+  return { status: 200, body: respond(service.hook, cards, systemActions, config.maxCards), meta };
 }

@@ -103,8 +103,8 @@ function codingMatches(option: Coding | undefined, given: Coding | undefined): b
   return option.code === given.code && (!given.system || !option.system || given.system === option.system);
 }
 
-/** Whether an enableWhen condition holds for the answers given to its question. */
-function conditionHolds(condition: QuestionnaireItemEnableWhen, answers: QuestionnaireResponseItemAnswer[]): boolean {
+/** Whether an enableWhen condition holds for the answers given to its question (also used by the adaptive form). */
+export function conditionHolds(condition: QuestionnaireItemEnableWhen, answers: QuestionnaireResponseItemAnswer[]): boolean {
   if (condition.operator === 'exists') return (answers.length > 0) === (condition.answerBoolean === true);
   const expected = Object.entries(condition).find(([k]) => k.startsWith('answer'))?.[1];
   const compare = (a: QuestionnaireResponseItemAnswer): number | null => {

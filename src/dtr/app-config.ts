@@ -18,4 +18,8 @@ export interface DtrAppConfig {
   recordedOrderUrl: string;
   /** The plan's formulary status of Kineret, a parameter of the payer's CQL (criterion ALL-3). */
   kineretNonPreferred: boolean;
+  /** Which form the app asks for (DTR_FORM); a launch's appContext `form=adaptive|standard` overrides it. */
+  form: 'standard' | 'adaptive';
+  /** The canonical of the adaptive form ($next-question), asked for in adaptive mode. */
+  adaptiveQuestionnaire: string;
 }

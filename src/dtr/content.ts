@@ -6,7 +6,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CodeSystem, FhirResource, Library, Questionnaire, QuestionnaireItem, ValueSet } from 'fhir/r4';
-import { CRITERIA_CODE_SYSTEM, LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID } from '../constants';
+import { CRITERIA_CODE_SYSTEM, LIBRARY_TYPE_SYSTEM, QUESTIONNAIRE_ID, SDC_LIBRARY_PROFILE } from '../constants';
+import { withNarrative } from '../fhir/narrative';
+import { adaptiveQuestionnaire } from './adaptive';
 import { dataRequirementsFromElm, toFhirDataRequirements, withIncludes } from '../core/data-requirements';
 import type { LoadedContent } from '../core/engine';
 import { CQL_DIR, QUESTIONNAIRE_DIR, ROOT } from '../paths';
@@ -19,6 +21,8 @@ export interface DtrContent {
   /** {public base}/fhir */
   fhirBase: string;
   questionnaire: Questionnaire;
+  /** The same questions offered adaptively ($next-question; src/dtr/adaptive.ts). */
+  adaptiveQuestionnaire: Questionnaire;
   libraries: Library[];
   valueSets: ValueSet[];
   codeSystems: CodeSystem[];
@@ -69,13 +73,15 @@ function libraryResource(src: CqlSource, allElm: Record<string, unknown>, fhirBa
   const depends = src.includes.map((name) => {
     const dep = all.find((s) => s.name === name);
     if (!dep) throw new Error(`library ${src.name} includes unknown library ${name}`);
-    return { type: 'depends-on' as const, resource: `${fhirBase}/Library/${dep.name}|${dep.version}` };
+    // display and url: required by SDC's sdc-library profile (the target of cqf-library in DTR).
+    return { type: 'depends-on' as const, display: `${dep.name} ${dep.version}`, url: `${fhirBase}/Library/${dep.name}`, resource: `${fhirBase}/Library/${dep.name}|${dep.version}` };
   });
   const requirements = toFhirDataRequirements(dataRequirementsFromElm(withIncludes(src.name, allElm), Object.values(allElm)));
   return {
     resourceType: 'Library',
     id: src.name,
-    meta: { profile: ['http://hl7.org/fhir/uv/cql/StructureDefinition/cql-library'] },
+    // A profile within the DTR STU 2.0.1 dependencies (SDC 3.0.0), not the CQL IG's cql-library.
+    meta: { profile: [SDC_LIBRARY_PROFILE] },
     url: `${fhirBase}/Library/${src.name}`,
     version: src.version,
     name: src.name,
@@ -131,15 +137,18 @@ export function buildDtrContent(content: LoadedContent, publicBaseUrl: string, o
   const sources = readCqlSources();
   const libraries = sources.map((s) => {
     if (!content.elm[s.name]) throw new Error(`no ELM for ${s.name}: run npm run build`);
-    return libraryResource(s, content.elm, fhirBase, sources);
+    return withNarrative(libraryResource(s, content.elm, fhirBase, sources));
   });
-  const questionnaire = materializeQuestionnaire(fhirBase, options);
-  const valueSets = content.valueSets;
-  const codeSystems = readCodeSystems();
-  const all = (): ContentResource[] => [questionnaire, ...libraries, ...valueSets, ...codeSystems];
+  // Narratives generated from the content as it is loaded (src/fhir/narrative.ts).
+  const questionnaire = withNarrative(materializeQuestionnaire(fhirBase, options));
+  const adaptive = adaptiveQuestionnaire(questionnaire, fhirBase);
+  const valueSets = content.valueSets.map(withNarrative);
+  const codeSystems = readCodeSystems().map(withNarrative);
+  const all = (): ContentResource[] => [questionnaire, adaptive, ...libraries, ...valueSets, ...codeSystems];
   return {
     fhirBase,
     questionnaire,
+    adaptiveQuestionnaire: adaptive,
     libraries,
     valueSets,
     codeSystems,

@@ -6,6 +6,7 @@
 import type { Bundle, Parameters, ParametersParameter, QuestionnaireResponse } from 'fhir/r4';
 import { CRITERIA_CODE_SYSTEM, INDICATION_CODE_SYSTEM } from '../constants';
 import { criterionDefinition, criterionTitle, indicationTitle } from '../core/criteria';
+import { decide } from '../core/decision';
 import type { KineretEngine } from '../core/engine';
 import type { Evaluation } from '../core/types';
 import { referenceId } from '../fhir/references';
@@ -13,14 +14,6 @@ import { flattenAnswers, responseContext } from './answers';
 
 /** Said with every pended result: the service never denies; a clinical reviewer decides. */
 export const PENDED_NOTE = 'Pended for review by the plan\'s clinical reviewer, who decides; no request is denied automatically.';
-
-function addMonths(date: string, months: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, d.getUTCDate()));
-  // Clamp month ends (31 Aug + 6 months -> 28/29 Feb).
-  if (target.getUTCDate() !== d.getUTCDate()) target.setUTCDate(0);
-  return target.toISOString().slice(0, 10);
-}
 
 export async function determine(args: {
   engine: KineretEngine;
@@ -49,10 +42,12 @@ export function toParameters(e: Evaluation, date: string): Parameters {
     ...(e.indication ? [{ name: 'indication', valueCoding: { system: INDICATION_CODE_SYSTEM, code: e.indication, display: indicationTitle(e.indication) } }] : []),
     { name: 'requestType', valueCode: e.requestType },
   ];
-  // An approval period only for an approval on a known plan (the CQL approves only then).
-  if (e.decision === 'approved' && e.approvalMonths !== null) {
-    parameter.push({ name: 'approvalPeriod', valuePeriod: { start: date.slice(0, 10), end: addMonths(date.slice(0, 10), e.approvalMonths) } });
-    parameter.push({ name: 'approvalReason', valueString: e.approvalReason });
+  // The period comes from the channel-independent decision (src/core/decision.ts), as PAS's does: only for an
+  // approval on a known plan (the CQL approves only then).
+  const decision = decide(e, date);
+  if (decision.approvalPeriod) {
+    parameter.push({ name: 'approvalPeriod', valuePeriod: decision.approvalPeriod });
+    parameter.push({ name: 'approvalReason', valueString: decision.approvalReason });
   }
   for (const r of e.pendReasons) {
     parameter.push({

@@ -22,7 +22,8 @@ import { errorsIn, type FhirReader, type ReadIssue } from '../fhir/read';
 import { referenceId } from '../fhir/references';
 import { assembleRecord } from '../crd/patient-data';
 import { referenceLookup, type KineretMatcher } from '../crd/orders';
-import { checkResponse } from './answers';
+import { adaptiveFormOf, CONTAINED_ID, nextQuestion, recordFor } from './adaptive';
+import { checkResponse, flattenAnswers, responseContext } from './answers';
 import { type DtrContent, librariesFor, valueSetsFor } from './content';
 import { determine } from './determination';
 import { populate, type LaunchContext } from './populate';
@@ -51,8 +52,8 @@ export function outcome(status: number, code: IssueCode, message: string): FhirR
   return { status, body: statusOutcome(status, message, { code }) };
 }
 
-/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. */
-async function answering(run: (warnings: string[]) => Promise<FhirResult>): Promise<FhirResult> {
+/** Runs an operation; an expected refusal becomes its OperationOutcome, anything else propagates. (Also the PAS operations'.) */
+export async function answering<R extends FhirResult>(run: (warnings: string[]) => Promise<R>): Promise<R | FhirResult> {
   const warnings: string[] = [];
   try {
     const result = await run(warnings);
@@ -126,7 +127,7 @@ function checkPatient(patientId: string, named: string, data: Bundle | undefined
 }
 
 /** $questionnaire-package (DTR STU 2.0.1): Questionnaire first, a prepopulated draft response, libraries, value sets. */
-export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+export function questionnairePackage(body: unknown, deps: DtrDeps, options: { questionnaireId?: string } = {}): Promise<FhirResult> {
   return answering(async (warnings) => {
     const p = readParameters(body, deps, warnings);
     const coverages = all(p, 'coverage').map((x) => x.resource).filter((r): r is Coverage => r?.resourceType === 'Coverage');
@@ -137,10 +138,15 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
     if (orders.length === 0 && canonicals.length === 0 && !context) {
       throw required('at least one of "order", "questionnaire" or "context" is required (dtr-1)');
     }
-    const q = deps.content.questionnaire;
+    const named = options.questionnaireId ? deps.content.byId('Questionnaire', options.questionnaireId) : undefined;
+    if (options.questionnaireId && !named) throw OutcomeError.of(404, `unknown questionnaire Questionnaire/${options.questionnaireId}`);
     for (const c of canonicals) {
       if (!deps.content.byCanonical('Questionnaire', c)) throw OutcomeError.of(404, `unknown questionnaire ${c}`);
     }
+    // The adaptive form when it is asked for (by canonical or on its own instance), else the standard one.
+    const adaptive = deps.content.adaptiveQuestionnaire;
+    const isAdaptive = named === adaptive || canonicals.some((c) => deps.content.byCanonical('Questionnaire', c) === adaptive);
+    const q = isAdaptive ? adaptive : deps.content.questionnaire;
     const medOrders = orders.filter((o): o is MedicationRequest => o.resourceType === 'MedicationRequest');
     const referenced = all(p, 'referenced').map((x) => x.resource).filter((r): r is FhirResource => Boolean(r));
     const lookup = referenceLookup<Medication>(referenced, 'Medication');
@@ -176,12 +182,19 @@ export function questionnairePackage(body: unknown, deps: DtrDeps): Promise<Fhir
       coverage: coverage.id ? `Coverage/${coverage.id}` : undefined,
       order: order?.id ? `MedicationRequest/${order.id}` : undefined,
     };
-    const { response, outcome: populateOutcome } = await populate({
-      questionnaire: q,
-      context: launch,
-      now: nowIso(deps.clock),
-      evaluate: () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) }),
-    });
+    const evaluate = () => deps.engine.evaluateLibraries(data, { orderId: order?.id, nonPreferred: deps.config.kineretNonPreferred, evaluationDate: today(deps.clock) });
+    const { response: standardResponse, outcome: populateOutcome } = await populate({ questionnaire: deps.content.questionnaire, context: launch, now: nowIso(deps.clock), evaluate });
+    // Adaptive: the initial response contains the opening questions, prefilled from what the package was given (DTR: a payer MAY).
+    const response = isAdaptive
+      ? await nextQuestion({
+        form: { adaptive, standard: deps.content.questionnaire },
+        response: { resourceType: 'QuestionnaireResponse', meta: standardResponse.meta, extension: standardResponse.extension, status: 'in-progress', subject: standardResponse.subject },
+        asked: new Set(),
+        evaluate,
+        context: launch,
+        now: nowIso(deps.clock),
+      })
+      : standardResponse;
     const libraries = librariesFor(q, deps.content);
     const valueSets = valueSetsFor(libraries, deps.content, deps.engine.content.elm);
     const bundle: Bundle = {
@@ -268,6 +281,59 @@ export function populateOperation(body: unknown, deps: DtrDeps, access: { allowe
   });
 }
 
+/**
+ * SDC $next-question for the adaptive Kineret form (src/dtr/adaptive.ts): the body is the adaptive
+ * QuestionnaireResponse, bare or as Parameters `questionnaire-response` (SDC; `in` in earlier
+ * drafts). Parameters may also carry `data`, the patient's record (a Bundle holding the response's
+ * subject), so that the service fills what the record answers; without it the service knows the
+ * answers only, and the items' CQL lets the DTR client fill them from the EHR. The answer is the
+ * QuestionnaireResponse itself (the operation's only out parameter).
+ */
+export function nextQuestionOperation(body: unknown, deps: DtrDeps): Promise<FhirResult> {
+  return answering(async (warnings) => {
+    const kind = (body as { resourceType?: unknown } | null)?.resourceType;
+    let raw: unknown = body;
+    let data: Bundle | undefined;
+    if (kind === 'Parameters') {
+      const p = readParameters(body, deps, warnings);
+      raw = (one(p, 'questionnaire-response') ?? one(p, 'in'))?.resource;
+      if ((raw as { resourceType?: unknown } | undefined)?.resourceType !== 'QuestionnaireResponse') throw required('parameter "questionnaire-response" (the adaptive QuestionnaireResponse) is required');
+      const given = one(p, 'data')?.resource;
+      if (given && given.resourceType !== 'Bundle') throw OutcomeError.of(400, 'parameter "data" must be a Bundle', { code: 'invalid' });
+      data = given as Bundle | undefined;
+    } else if (kind !== 'QuestionnaireResponse') {
+      throw OutcomeError.of(400, 'the body must be an adaptive QuestionnaireResponse, or Parameters with "questionnaire-response"', { code: 'invalid' });
+    }
+    const response = readResource<QuestionnaireResponse>(raw, 'the questionnaire-response', ['QuestionnaireResponse'], deps, warnings);
+    if (!['in-progress', 'completed'].includes(response.status)) {
+      throw OutcomeError.of(400, `an adaptive response in progress is ${response.status}; $next-question takes in-progress (or completed) responses`, { code: 'business-rule', expression: 'QuestionnaireResponse.status' });
+    }
+    const patientId = referenceId(response.subject, 'Patient');
+    if (!patientId) throw OutcomeError.of(400, 'the response has no subject Patient', { code: 'required', expression: 'QuestionnaireResponse.subject' });
+    checkPatient(patientId, 'the response\'s subject', data, [{ resource: response, where: 'questionnaire-response' }]);
+    const form = adaptiveFormOf(response, [{ adaptive: deps.content.adaptiveQuestionnaire, standard: deps.content.questionnaire }]);
+    const asked = new Set<string>();
+    const collect = (items: Questionnaire['item']) => { for (const i of items ?? []) { asked.add(i.linkId); collect(i.item); } };
+    collect(form.contained.item);
+    const ctx = responseContext(response);
+    const record = recordFor(patientId, data);
+    const next = await nextQuestion({
+      form,
+      response,
+      asked,
+      context: { patient: `Patient/${patientId}`, coverage: ctx.coverage, order: ctx.order },
+      now: nowIso(deps.clock),
+      evaluate: () => deps.engine.evaluateLibraries(record, {
+        answers: flattenAnswers(response),
+        orderId: referenceId(ctx.order, 'MedicationRequest'),
+        nonPreferred: deps.config.kineretNonPreferred,
+        evaluationDate: today(deps.clock),
+      }),
+    });
+    return { status: 200, body: next };
+  });
+}
+
 /** A response with the record it is evaluated against, and the evaluation date, read and checked. */
 interface Submission {
   response: QuestionnaireResponse;
@@ -295,7 +361,11 @@ function readSubmission(p: Parameters, deps: DtrDeps, options: { dataRequired: b
   return { response, data, date };
 }
 
-function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: DtrDeps): void {
+/**
+ * A response checked as a determination needs it (its status, its subject against the record, its answers
+ * against the Questionnaire it names); the PAS channel checks the documentation it carries the same way.
+ */
+export function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefined, deps: Pick<DtrDeps, 'content'>): void {
   if (!['in-progress', 'completed', 'amended'].includes(response.status)) {
     throw OutcomeError.of(422, `a response with status ${response.status} cannot be evaluated (in-progress, completed or amended)`, { code: 'business-rule', expression: 'QuestionnaireResponse.status' });
   }
@@ -306,9 +376,15 @@ function checkResponseFor(response: QuestionnaireResponse, data: Bundle | undefi
   checkPatient(patientId, 'the response\'s subject', data, [{ resource: response, where: 'response' }]);
   const canonical = response.questionnaire;
   if (!canonical) throw OutcomeError.of(422, 'the response names no questionnaire', { code: 'required', expression: 'QuestionnaireResponse.questionnaire' });
-  const questionnaire = deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined;
+  // An adaptive response (its contained Questionnaire, #id) answers the standard form's questions.
+  const questionnaire = canonical.startsWith('#')
+    ? adaptiveFormOf(response, [{ adaptive: deps.content.adaptiveQuestionnaire, standard: deps.content.questionnaire }]).standard
+    : deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined;
   if (!questionnaire) throw OutcomeError.of(422, `the response answers ${canonical}, which this service does not serve`, { code: 'not-found', expression: 'QuestionnaireResponse.questionnaire' });
-  const issues = checkResponse(questionnaire, response);
+  if (questionnaire === deps.content.adaptiveQuestionnaire) {
+    throw OutcomeError.of(422, `the response names the adaptive questionnaire ${canonical} directly; an adaptive response names its contained Questionnaire (#${CONTAINED_ID})`, { code: 'business-rule', expression: 'QuestionnaireResponse.questionnaire' });
+  }
+  const issues = checkResponse(questionnaire, { ...response, questionnaire: `${questionnaire.url}|${questionnaire.version}` });
   if (issues.length) throw new OutcomeError(422, operationOutcome(issues));
 }
 

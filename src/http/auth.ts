@@ -6,11 +6,13 @@
 import type { RequestHandler, Response } from 'express';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../log';
+import type { ReviewerSessions } from '../pas/reviewers';
 import { AuthError, bearerToken, verifyCdsJwt, type CdsJwtPolicy, type JtiLedger } from '../security/cds-auth';
 import type { Principal } from '../security/principal';
 import type { ClientRegistry } from '../security/registry';
 import { hasScopes, OAuthError, type SmartAuthServer } from '../security/smart';
 import type { Caller } from '../crd/hook';
+import { cookieValue, REVIEW_COOKIE } from './cookies';
 import { fhirOutcome } from './errors';
 
 export interface AuthDeps {
@@ -23,6 +25,8 @@ export interface AuthDeps {
   smart: SmartAuthServer;
   log: Logger;
   cdsJwt: CdsJwtPolicy;
+  /** The reviewer workbench's sessions (src/pas/reviewers.ts). */
+  reviewers: ReviewerSessions;
 }
 
 /** The access a route declares. */
@@ -37,7 +41,13 @@ export type Access =
    */
   | { kind: 'smart'; anyOf: string[][]; evenWithAuthOff: boolean }
   /** Development-only routes of the embedded sandbox EHR (absent with SANDBOX=off); they do their own checks. */
-  | { kind: 'sandbox' };
+  | { kind: 'sandbox' }
+  /**
+   * The reviewer workbench: a signed-in reviewer (session cookie) with `role`, whatever AUTH says.
+   * Requests other than GET must come from the workbench page (the X-Review-Request header, which a
+   * cross-site form cannot send and CORS does not allow).
+   */
+  | { kind: 'reviewer'; role: string };
 
 export const isPublic = (reason: string): Access => ({ kind: 'public', reason });
 export const cdsClient = (options: { optional?: boolean } = {}): Access => ({ kind: 'cds', optional: options.optional ?? false });
@@ -48,6 +58,7 @@ export const scopesAnyOf = (...sets: string[][]): Access => ({ kind: 'smart', an
 /** Auditor routes: a token is required whatever AUTH says. */
 export const auditorScopes = (...all: string[]): Access => ({ kind: 'smart', anyOf: [all], evenWithAuthOff: true });
 export const sandboxOnly = (): Access => ({ kind: 'sandbox' });
+export const reviewerSession = (role: string): Access => ({ kind: 'reviewer', role });
 
 /** A readable list of what the access needs, for error messages and the route table. */
 export function describeAccess(access: Access): string {
@@ -60,6 +71,8 @@ export function describeAccess(access: Access): string {
       return access.anyOf.map((set) => set.join(' ')).join(' | ');
     case 'sandbox':
       return 'sandbox (development only)';
+    case 'reviewer':
+      return `reviewer session with role ${access.role}`;
   }
 }
 
@@ -73,6 +86,7 @@ function setPrincipal(res: Response, principal: Principal): void {
   res.locals.principal = principal;
   if (principal.kind === 'smart-client') res.locals.clientId = principal.clientId;
   if (principal.kind === 'cds-client') res.locals.clientId = principal.iss;
+  if (principal.kind === 'reviewer') res.locals.clientId = `reviewer:${principal.reviewer.id}`;
 }
 
 /** The principal the route's authentication established (res.locals.principal). */
@@ -150,6 +164,19 @@ export function authenticate(access: Access, deps: AuthDeps, fhir: boolean): Req
           if (e instanceof OAuthError) return unauthorized(res, e.message, fhir);
           next(e);
         }
+      };
+    case 'reviewer':
+      return async (req, res, next) => {
+        const token = cookieValue(req.header('cookie'), REVIEW_COOKIE);
+        const reviewer = token ? await deps.reviewers.reviewerOf(token) : null;
+        if (!reviewer) return void res.status(401).json({ error: 'login-required', message: 'sign in to the reviewer workbench' });
+        if (!reviewer.roles.includes(access.role)) return void res.status(403).json({ error: 'forbidden', message: `this needs the reviewer role ${access.role}` });
+        if (req.method !== 'GET' && req.header('x-review-request') !== '1') {
+          return void res.status(403).json({ error: 'forbidden', message: 'workbench actions are sent by the workbench page (X-Review-Request: 1)' });
+        }
+        res.locals.reviewerToken = token;
+        setPrincipal(res, { kind: 'reviewer', reviewer });
+        next();
       };
   }
 }

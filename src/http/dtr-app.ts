@@ -12,9 +12,10 @@ import express, { type Response } from 'express';
 import type { MedicationRequest } from 'fhir/r4';
 import type { AuditStore } from '../audit/store';
 import type { Config } from '../config';
-import { DTR_APP_SCOPES } from '../constants';
+import { DTR_APP_SCOPES, QUESTIONNAIRE_ID } from '../constants';
 import type { Clock } from '../core/clock';
 import type { SystemAction } from '../crd/types';
+import { ADAPTIVE_SUFFIX } from '../dtr/adaptive';
 import type { DtrAppConfig } from '../dtr/app-config';
 import { fhirOutcome } from './errors';
 import { WEB_DIST_DIR } from '../paths';
@@ -38,6 +39,8 @@ export function dtrAppConfig(config: Config): DtrAppConfig {
     sessionUrl: `${config.publicBaseUrl}${SESSION_PATH}`,
     recordedOrderUrl: `${config.publicBaseUrl}${RECORDED_ORDER_PATH}`,
     kineretNonPreferred: config.kineretNonPreferred,
+    form: config.dtrForm,
+    adaptiveQuestionnaire: `${config.publicBaseUrl}/fhir/Questionnaire/${QUESTIONNAIRE_ID}${ADAPTIVE_SUFFIX}`,
   };
 }
 

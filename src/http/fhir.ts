@@ -1,10 +1,10 @@
 /** The DTR FHIR endpoint under /fhir: content read/search, ValueSet/$expand and the DTR operations. */
 import type { Request, Response } from 'express';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters, QuestionnaireResponse, ValueSet } from 'fhir/r4';
-import { CONTENT_BASE, DTR } from '../constants';
+import { CONTENT_BASE, DTR, PAS, SDC_LIBRARY_PROFILE, SMART } from '../constants';
 import { nowIso, today } from '../core/clock';
 import { CONTENT_TYPES } from '../dtr/content';
-import { evaluateOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
+import { evaluateOperation, nextQuestionOperation, outcome, populateOperation, questionnairePackage, submitResponse, type DtrDeps, type FhirResult } from '../dtr/operations';
 import { parseReference } from '../fhir/references';
 import type { AuditStore, DtrEventRecord } from '../audit/store';
 import type { Logger } from '../log';
@@ -29,9 +29,23 @@ function searchset(resources: FhirResource[], selfUrl: string): Bundle {
   };
 }
 
-function capabilityStatement(base: string, date: string): CapabilityStatement {
+/** Profiles this endpoint serves, per resource type (CapabilityStatement supportedProfile). */
+const SUPPORTED_PROFILES: Record<string, string[]> = {
+  Questionnaire: [DTR.stdQuestionnaireProfile, DTR.adaptiveSearchQuestionnaireProfile],
+  Library: [SDC_LIBRARY_PROFILE],
+  QuestionnaireResponse: [DTR.questionnaireResponseProfile, DTR.adaptiveQuestionnaireResponseProfile],
+};
+
+/**
+ * The CapabilityStatement: the DTR payer service, the operations and profiles served, and how to
+ * authenticate (SMART Backend Services: client_credentials with a private_key_jwt assertion at the
+ * token endpoint; the same document as /fhir/.well-known/smart-configuration).
+ */
+function capabilityStatement(base: string, date: string, tokenEndpoint: string): CapabilityStatement {
+  const profiles = (type: string) => (SUPPORTED_PROFILES[type] ? { supportedProfile: SUPPORTED_PROFILES[type] } : {});
   const content = CONTENT_TYPES.map((type) => ({
     type,
+    ...profiles(type),
     interaction: [{ code: 'read' as const }, { code: 'search-type' as const }],
     searchParam: [
       { name: '_id', type: 'token' as const },
@@ -42,6 +56,7 @@ function capabilityStatement(base: string, date: string): CapabilityStatement {
     ...(type === 'Questionnaire'
       ? { operation: [
           { name: 'questionnaire-package', definition: DTR.questionnairePackageOperation },
+          { name: 'next-question', definition: DTR.nextQuestionOperation },
           { name: 'populate', definition: DTR.populateOperation },
           { name: 'log-questionnaire-errors', definition: DTR.logQuestionnaireErrorsOperation },
         ] }
@@ -61,13 +76,26 @@ function capabilityStatement(base: string, date: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
+        security: {
+          cors: true,
+          extension: [{
+            url: SMART.oauthUris,
+            extension: [{ url: 'token', valueUri: tokenEndpoint }],
+          }],
+          service: [{ coding: [{ system: SMART.securityServiceSystem, code: 'SMART-on-FHIR' }], text: 'SMART Backend Services' }],
+          description: `SMART Backend Services (DTR spec-120): a registered client gets an access token from ${tokenEndpoint} with client_credentials and a private_key_jwt assertion (RS384 or ES384), and sends it as a Bearer token. Scopes: system/Questionnaire.rs, system/Library.rs, system/ValueSet.rs, system/CodeSystem.rs, system/QuestionnaireResponse.cr (wildcards such as system/*.rs are granted as far as the client's registration allows). Discovery: ${base}/.well-known/smart-configuration.`,
+        },
         resource: [
           ...content,
           {
             type: 'QuestionnaireResponse',
+            ...profiles('QuestionnaireResponse'),
             interaction: [{ code: 'create' }, { code: 'read' }],
             operation: [{ name: 'evaluate', definition: `${CONTENT_BASE}/OperationDefinition/QuestionnaireResponse-evaluate` }],
           },
+          // Da Vinci PAS STU 2.0.1 (src/http/pas.ts).
+          { type: 'Claim', operation: [{ name: 'submit', definition: PAS.submitOperation }, { name: 'inquire', definition: PAS.inquireOperation }] },
+          { type: 'ClaimResponse', interaction: [{ code: 'read' }] },
         ],
       },
     ],
@@ -159,12 +187,20 @@ export function registerFhirRoutes(routes: Routes, deps: FhirRouteDeps, limits: 
     };
 
   routes.route('GET', '/fhir/metadata', { access: isPublic('the CapabilityStatement: FHIR clients read it before they authenticate') },
-    (_req, res) => send(res, { status: 200, body: capabilityStatement(base, today(deps.clock)) }));
+    (_req, res) => send(res, { status: 200, body: capabilityStatement(base, today(deps.clock), `${deps.config.publicBaseUrl}/auth/token`) }));
 
   const pkg = audited('package', (body) => questionnairePackage(body, deps));
   const packageAccess = scopes(CONTENT_SCOPE('Questionnaire', 'r'), CONTENT_SCOPE('Library', 'r'), CONTENT_SCOPE('ValueSet', 'r'));
   routes.route('POST', '/fhir/Questionnaire/\\$questionnaire-package', { access: packageAccess }, bounded, pkg);
   routes.route('POST', '/fhir/\\$questionnaire-package', { access: packageAccess }, bounded, pkg);
+  // On a Questionnaire instance (the Inferno DTR kit's "custom endpoint"): that questionnaire, e.g. the adaptive one.
+  routes.route('POST', '/fhir/Questionnaire/:id/\\$questionnaire-package', { access: packageAccess }, bounded,
+    (req, res) => audited('package', (body) => questionnairePackage(body, deps, { questionnaireId: req.params.id }))(req, res));
+
+  // SDC $next-question for the adaptive form: at [base]/Questionnaire/$next-question (SDC, Inferno) and [base]/$next-question (DTR's wording).
+  const next = audited('next-question', (body) => nextQuestionOperation(body, deps));
+  routes.route('POST', '/fhir/Questionnaire/\\$next-question', { access: scopes(CONTENT_SCOPE('Questionnaire', 'r')) }, bounded, next);
+  routes.route('POST', '/fhir/\\$next-question', { access: scopes(CONTENT_SCOPE('Questionnaire', 'r')) }, bounded, next);
 
   routes.route('POST', '/fhir/Questionnaire/\\$populate', { access: scopes(CONTENT_SCOPE('Questionnaire', 'r')) }, bounded,
     audited('population', async (body, res) => {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
+import type { Bundle } from 'fhir/r4';
 import { WEB_DIST_DIR } from '../paths';
 import { SANDBOX_LABEL, SandboxAuthError } from '../sandbox/auth';
 import { SandboxRequestError } from '../sandbox/ehr';
@@ -12,6 +13,9 @@ import type { Sandbox } from '../sandbox';
 import { SANDBOX_DTR_SCOPES } from '../sandbox/identity';
 import { bearerToken } from '../security/cds-auth';
 import { CLIENT_ASSERTION_TYPE, type SmartAuthServer } from '../security/smart';
+import type { ReviewerSessions } from '../pas/reviewers';
+import { REVIEW_PATH } from '../constants';
+import { setReviewCookie } from './cookies';
 import { sandboxOnly } from './auth';
 import { fhirOutcome } from './errors';
 import type { Routes } from './route';
@@ -30,7 +34,14 @@ function fhirError(res: Response, status: number, code: 'login', diagnostics: st
  * Every sandbox route (development only; none exists with SANDBOX=off). Declared as sandbox
  * routes: the FHIR server checks its own sandbox tokens, the rest is the sandbox's own UI and dev tokens.
  */
-export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: SmartAuthServer, publicBaseUrl: string, serviceIds: string[]): void {
+/**
+ * `inquire`: the payer's PAS $inquire answering the sandbox EHR as its registered client (in
+ * process, like the development tokens).
+ */
+export function registerSandboxRoutes(
+  routes: Routes, sandbox: Sandbox, smart: SmartAuthServer, publicBaseUrl: string, serviceIds: string[], reviewers: ReviewerSessions,
+  inquire: (bundle: Bundle) => Promise<{ status: number; body: unknown }>,
+): void {
   const dev = { access: sandboxOnly() };
   const identity = sandbox.identity;
   routes.mount('/sandbox', dev, label);
@@ -51,6 +62,13 @@ export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: S
     });
     res.setHeader('Cache-Control', 'no-store');
     res.type('text/plain').send(String(token.access_token));
+  });
+
+  // Signs the development reviewer in to the workbench (no password: development only) and opens it.
+  routes.route('GET', '/sandbox/reviewer-login', dev, async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    setReviewCookie(res, await reviewers.open(sandbox.reviewer), publicBaseUrl);
+    res.redirect(302, `${REVIEW_PATH}/`);
   });
 
   // The SMART authorization server (EHR launch).
@@ -103,6 +121,13 @@ export function registerSandboxRoutes(routes: Routes, sandbox: Sandbox, smart: S
   };
   routes.route('GET', '/sandbox/api/patients', dev, handle(async () => ({ label: SANDBOX_LABEL, patients: sandbox.ehr.patients() })));
   routes.route('POST', '/sandbox/api/order-sign', dev, handle((b) => sandbox.ehr.orderSign({ patientId: str(b.patientId), orderId: str(b.orderId), prefetch: b.prefetch !== false })));
+  routes.route('POST', '/sandbox/api/new-order', dev, handle((b) => sandbox.ehr.newOrder({ patientId: str(b.patientId), orderId: str(b.orderId) })));
+  // The EHR following its prior authorization requests: PAS $inquire for the patient and prescriber.
+  routes.route('POST', '/sandbox/api/prior-authorizations', dev, handle(async (b) => {
+    const answer = await inquire(await sandbox.ehr.inquiryFor(str(b.patientId)));
+    if (answer.status !== 200) throw new SandboxRequestError(502, `the payer answered $inquire with HTTP ${answer.status}`);
+    return answer.body;
+  }));
   routes.route('POST', '/sandbox/api/launch', dev, handle(async (b) => ({
     url: await sandbox.ehr.launch({ patientId: str(b.patientId), orderId: str(b.orderId), url: str(b.url), appContext: typeof b.appContext === 'string' ? b.appContext : undefined }),
   })));

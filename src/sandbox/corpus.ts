@@ -10,7 +10,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Bundle, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import { createHash } from 'node:crypto';
+import type { Bundle, Coverage, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import { HL7_SYSTEMS } from '../constants';
 import { parseReference } from '../fhir/references';
 import { FhirShapes } from '../fhir/shapes';
 import { shiftResource } from './shift-dates';
@@ -51,6 +53,36 @@ function titleCase(word: string): string {
   return word ? word[0].toUpperCase() + word.slice(1) : word;
 }
 
+/**
+ * A made-up but well-formed NPI for a sandbox practitioner: 9 digits from the id, and the check digit
+ * of the NPI standard (Luhn over 80840 and the 9 digits).
+ */
+export function sandboxNpi(id: string): string {
+  const nine = `1${(parseInt(createHash('sha256').update(id).digest('hex').slice(0, 12), 16) % 1e8).toString().padStart(8, '0')}`;
+  const digits = `80840${nine}`.split('').map(Number);
+  let sum = 0;
+  // From the right of the payload, every other digit (starting with the rightmost) is doubled.
+  digits.reverse().forEach((d, i) => {
+    const v = i % 2 === 0 ? d * 2 : d;
+    sum += v > 9 ? v - 9 : v;
+  });
+  return `${nine}${(10 - (sum % 10)) % 10}`;
+}
+
+/**
+ * The member identity a plan keys its authorizations on (src/pas/member.ts): the corpus' Coverages
+ * name no subscriber, so each becomes the beneficiary's own (subscriberId SBX-<patient id>, relationship self).
+ */
+function withMemberIdentity(coverage: Coverage, patientId: string): Coverage {
+  if (coverage.subscriberId) return coverage;
+  return {
+    ...coverage,
+    subscriber: coverage.subscriber ?? { reference: `Patient/${patientId}` },
+    subscriberId: `SBX-${patientId}`,
+    relationship: coverage.relationship ?? { coding: [{ system: HL7_SYSTEMS.subscriberRelationship, code: 'self' }] },
+  };
+}
+
 /** A Practitioner for each practitioner the scenario references but does not hold (the EHR's user). */
 function practitionersFor(resources: FhirResource[], prefix: string): Practitioner[] {
   const referenced = new Set<string>();
@@ -67,7 +99,7 @@ function practitionersFor(resources: FhirResource[], prefix: string): Practition
   const present = new Set(resources.filter((r) => r.resourceType === 'Practitioner').map((r) => r.id));
   return [...referenced].filter((id) => !present.has(id)).map((id) => {
     const family = titleCase(id.slice(prefix.length + 1).replace(/^dr-/, '').split('-').pop() ?? 'Clinician');
-    return { resourceType: 'Practitioner', id, name: [{ prefix: ['Dr.'], family, given: ['Sandbox'] }] };
+    return { resourceType: 'Practitioner', id, identifier: [{ system: HL7_SYSTEMS.npi, value: sandboxNpi(id) }], name: [{ prefix: ['Dr.'], family, given: ['Sandbox'] }] };
   });
 }
 
@@ -101,7 +133,7 @@ export function loadCorpus(dir: string, today: string): SandboxCorpus {
     const renamed = entries.map((r) => {
       const copy = shiftResource(shapes, rewrite(r, patientId) as FhirResource, from, today);
       if (r.resourceType !== 'Patient' && r.id) copy.id = `${patientId}-${r.id}`;
-      return copy;
+      return copy.resourceType === 'Coverage' ? withMemberIdentity(copy, patientId) : copy;
     });
     renamed.push(...practitionersFor(renamed, patientId));
     resources.push(...renamed);

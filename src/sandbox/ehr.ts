@@ -5,7 +5,8 @@
  * FHIR server, and a CDS Hooks JWT signed with its key), and registers SMART EHR launches.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
+import type { Bundle, Claim, FhirResource, MedicationRequest, Patient, Practitioner } from 'fhir/r4';
+import { HL7_SYSTEMS } from '../constants';
 import type { FhirAuthorization, HookRequest, ServiceDefinition } from '../crd/types';
 import type { FhirContextItem, SandboxAuthServer, SandboxGrant } from './auth';
 import type { PreparedHookCall, SandboxScenario } from './types';
@@ -33,6 +34,8 @@ export interface SandboxEhrDeps {
   services: ServiceDefinition[];
   /** Launch URLs of the SMART apps the sandbox knows (an EHR launches only registered apps). */
   appLaunchUrls: string[];
+  /** Today (YYYY-MM-DD) by the services' clock: the date of new orders. */
+  today: () => string;
 }
 
 const EHR_GRANT: SandboxGrant = { clientId: 'sandbox-ehr', scopes: ['system/*.rs'], patient: null, user: null, expiresAt: Infinity };
@@ -120,6 +123,55 @@ export class SandboxEhr {
     };
     const serviceUrl = `${this.deps.publicBaseUrl}/cds-services/${service.id}`;
     return { serviceUrl, jwt: await this.deps.identity.cdsJwt(serviceUrl), request };
+  }
+
+  /**
+   * A new draft order for the patient, written like an existing one (the clinician renews it): a new
+   * id, authored today. The order list of the patient shows it.
+   */
+  async newOrder(input: { patientId: string; orderId: string }): Promise<{ id: string; label: string; requester: string | null }> {
+    const scenario = this.scenario(input.patientId);
+    const order = await this.order(input.patientId, input.orderId);
+    const base = order.id!.replace(/-r\d+$/, '');
+    let n = 1;
+    while (scenario.draftOrders.some((o) => o.id === `${base}-r${n}`)) n++;
+    const copy: MedicationRequest = { ...structuredClone(order), id: `${base}-r${n}`, status: 'draft', authoredOn: this.deps.today(), meta: undefined };
+    await this.deps.fhir.put(copy);
+    const summary = { id: copy.id!, label: `${scenario.draftOrders.find((o) => o.id === order.id)?.label ?? 'Kineret (anakinra)'} (renewal ${n})`, requester: copy.requester?.reference ?? null };
+    scenario.draftOrders.push(summary);
+    return summary;
+  }
+
+  /**
+   * A PAS inquiry for the patient's prior authorization requests, as the EHR sends it: the patient
+   * and the prescriber of the patient's orders (PAS: an inquiry names both).
+   */
+  async inquiryFor(patientId: string): Promise<Bundle> {
+    const scenario = this.scenario(patientId);
+    const patient = await this.deps.fhir.read<Patient>('Patient', patientId);
+    const requester = scenario.draftOrders.find((o) => o.requester?.startsWith('Practitioner/'))?.requester;
+    const prescriber = requester ? await this.deps.fhir.read<Practitioner>('Practitioner', requester.slice('Practitioner/'.length)) : undefined;
+    if (!patient || !prescriber) throw new SandboxRequestError(404, `Patient/${patientId} has no prescriber to inquire for`);
+    const url = (r: FhirResource) => `${this.deps.fhir.base}/${r.resourceType}/${r.id}`;
+    const claim: Claim = {
+      resourceType: 'Claim',
+      id: `inquiry-${patientId}`,
+      status: 'active',
+      type: { coding: [{ system: HL7_SYSTEMS.claimType, code: 'pharmacy' }] },
+      use: 'preauthorization',
+      patient: { reference: url(patient) },
+      created: `${this.deps.today()}T00:00:00Z`,
+      provider: { reference: url(prescriber) },
+      priority: { coding: [{ system: HL7_SYSTEMS.processPriority, code: 'normal' }] },
+      insurance: [],
+      item: [{ sequence: 1, productOrService: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'not-applicable' }] } }],
+    };
+    return {
+      resourceType: 'Bundle',
+      type: 'collection',
+      timestamp: `${this.deps.today()}T00:00:00Z`,
+      entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: claim }, { fullUrl: url(patient), resource: patient }, { fullUrl: url(prescriber), resource: prescriber }],
+    };
   }
 
   /**

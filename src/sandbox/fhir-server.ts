@@ -121,6 +121,11 @@ export class SandboxFhirServer {
     }
   }
 
+  /** The EHR's own write (no token: the sandbox EHR writing its own store, e.g. a new draft order). */
+  async put<T extends FhirResource>(resource: T): Promise<T> {
+    return (await this.repo.updateResource(resource as unknown as MedplumResource)) as unknown as T;
+  }
+
   /** The EHR's own search, e.g. search('Coverage', 'patient=Patient/1&status=active'). */
   async search(type: string, query: string): Promise<FhirResource[]> {
     const result = await this.run('GET', `${type}?${query}`, undefined);

@@ -9,6 +9,8 @@ import type { ClientRegistry } from '../security/registry';
 
 export const SANDBOX_DTR_SCOPES = [
   'system/Questionnaire.rs', 'system/Library.rs', 'system/ValueSet.rs', 'system/CodeSystem.rs', 'system/QuestionnaireResponse.cr',
+  // PAS: submit a prior authorization request, read its ClaimResponse ($inquire).
+  'system/Claim.c', 'system/ClaimResponse.r',
 ];
 
 export interface SandboxIdentity {

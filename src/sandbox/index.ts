@@ -9,6 +9,7 @@ import type { ServiceDefinition } from '../crd/types';
 import { DTR_APP_SCOPES, DTR_LAUNCH_PATH } from '../constants';
 import { SCENARIO_DIR } from '../paths';
 import type { ClientRegistry } from '../security/registry';
+import { NO_PASSWORD, ReviewerRegistry, type Reviewer } from '../pas/reviewers';
 import { SandboxAuthServer, type SandboxApp } from './auth';
 import { loadCorpus } from './corpus';
 import { SandboxEhr } from './ehr';
@@ -18,14 +19,25 @@ import { registerSandboxIdentity, type SandboxIdentity } from './identity';
 export const SANDBOX_FHIR_PATH = '/sandbox/fhir';
 export const SANDBOX_AUTH_PATH = '/sandbox/auth';
 
+/** The development reviewer (signs in through /sandbox/reviewer-login only; no password). */
+export const DEV_REVIEWER = {
+  id: 'dev-reviewer',
+  name: 'Dev Reviewer, MD (sandbox)',
+  npi: '1234567893',
+  specialty: { system: 'http://nucc.org/provider-taxonomy', code: '207RR0500X', display: 'Internal Medicine / Rheumatology' },
+  roles: ['reviewer', 'adverse-determinations'],
+} as const;
+
 export interface Sandbox {
   identity: SandboxIdentity;
+  /** The development reviewer of the workbench. */
+  reviewer: Reviewer;
   auth: SandboxAuthServer;
   fhir: SandboxFhirServer;
   ehr: SandboxEhr;
 }
 
-export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[], clock: Clock): Promise<Sandbox> {
+export async function createSandbox(config: Config, registry: ClientRegistry, services: ServiceDefinition[], clock: Clock, reviewers: ReviewerRegistry = new ReviewerRegistry()): Promise<Sandbox> {
   if (!config.sandbox) throw new Error('the sandbox EHR is development-only and does not start with SANDBOX=off');
   // Production never reads the test fixtures the sandbox is seeded with.
   if (config.production) throw new Error('the sandbox EHR is development-only and does not start with NODE_ENV=production');
@@ -41,7 +53,8 @@ export async function createSandbox(config: Config, registry: ClientRegistry, se
   const corpus = loadCorpus(SCENARIO_DIR, today(clock));
   const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources, startedOn: today(clock) });
   const ehr = new SandboxEhr({
-    identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`],
+    identity, auth, fhir, scenarios: corpus.scenarios, publicBaseUrl: base, services, appLaunchUrls: [`${base}${DTR_LAUNCH_PATH}`], today: () => today(clock),
   });
-  return { identity, auth, fhir, ehr };
+  const reviewer = reviewers.get(DEV_REVIEWER.id) ?? reviewers.add({ ...DEV_REVIEWER, roles: [...DEV_REVIEWER.roles], specialty: { ...DEV_REVIEWER.specialty }, passwordHash: NO_PASSWORD });
+  return { identity, reviewer, auth, fhir, ehr };
 }

@@ -4,8 +4,10 @@
  * Tenant isolation: every record a client creates carries its owner (`ownerOf`), and every read of
  * such records goes through a `Reader` (`readerOf`): a client reads only what it created; a token
  * with the auditor scope reads everything. Stored QuestionnaireResponses and their determinations
- * use it today; the authorization records to come (PAS) take an owner column and a Reader the same way.
+ * use it, and so do prior authorization requests (PAS): a client reads its own; the plan's clinical
+ * reviewers, signed in to the workbench, read every request (they work the queue).
  */
+import type { Reviewer } from '../pas/reviewers';
 import { hasScopes, type SessionBinding } from './smart';
 
 export const AUDITOR_SCOPE = 'admin/audit.rs';
@@ -21,7 +23,9 @@ export type Principal =
    * A SMART Backend Services client, authenticated by an access token from /auth/token; or a session of
    * the hosted DTR app (`session`: the verified launch it is bound to), with a token from /dtr/session.
    */
-  | { kind: 'smart-client'; clientId: string; scopes: string[]; session?: SessionBinding };
+  | { kind: 'smart-client'; clientId: string; scopes: string[]; session?: SessionBinding }
+  /** One of the plan's clinical reviewers, signed in to the workbench (src/pas/reviewers.ts). */
+  | { kind: 'reviewer'; reviewer: Reviewer };
 
 /** The owner written on a record the principal creates; '' for AUTH=off (no registered client has an empty id). */
 export function ownerOf(principal: Principal): string {
@@ -30,6 +34,8 @@ export function ownerOf(principal: Principal): string {
       return principal.clientId;
     case 'cds-client':
       return principal.iss;
+    case 'reviewer':
+      return `reviewer:${principal.reviewer.id}`;
     default:
       return '';
   }
@@ -40,6 +46,7 @@ export type Reader = { all: true } | { all: false; owner: string };
 
 export function readerOf(principal: Principal): Reader {
   if (principal.kind === 'smart-client' && hasScopes(principal.scopes, [AUDITOR_SCOPE])) return { all: true };
+  if (principal.kind === 'reviewer') return { all: true };
   return { all: false, owner: ownerOf(principal) };
 }
 

@@ -98,7 +98,7 @@ export class SmartAuthServer {
       token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
       scopes_supported: [
         'system/Questionnaire.rs', 'system/Library.rs', 'system/ValueSet.rs', 'system/CodeSystem.rs',
-        'system/QuestionnaireResponse.cr', 'system/*.rs', 'system/*.read', 'system/*.cruds', 'system/*.*',
+        'system/QuestionnaireResponse.cr', 'system/Claim.c', 'system/ClaimResponse.r', 'system/*.rs', 'system/*.read', 'system/*.cruds', 'system/*.*',
         POPULATE_FETCH_SCOPE, 'admin/audit.rs',
       ],
       capabilities: ['client-confidential-asymmetric'],

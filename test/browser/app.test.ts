@@ -67,6 +67,8 @@ test.concurrent('an approvable RA request: marks and evidence, needed questions,
     const ehr = await openSandbox(context, h.base);
     const cards = await signOrder(ehr, 'ra-mtx', { prefetch: true });
     expect(cards.join(' | ')).toContain('Prior authorization required for Kineret (anakinra)');
+    // Criteria as lists (no tables: renderers without GFM tables show them as they are).
+    await expect(ehr.locator('[data-testid=card] .detail ul').first().textContent()).resolves.toContain('Covered indication');
     await screenshot(ehr, 'sandbox-cards');
 
     const { app } = await launchFromCard(context, ehr);
@@ -148,6 +150,7 @@ test.concurrent('a criterion not met on the record, the service reading the sand
     const ehr = await openSandbox(context, h.base);
     const cards = await signOrder(ehr, 'ra-tnf', { prefetch: false });
     expect(cards.join(' | ')).toContain('Prior authorization required');
+    expect(cards.join(' | ')).toContain('criteria not met on the record');
 
     let { app } = await launchFromCard(context, ehr);
     // The record answers the concurrent-biologic attestation with "no", from the active adalimumab order.

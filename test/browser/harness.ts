@@ -48,6 +48,7 @@ export interface JourneyContext {
   consoleErrors: string[];
 }
 
+/** `env`: more settings of the service (e.g. DTR_FORM=adaptive, REVIEWERS_FILE). */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: install it (apt-get install -y chromium). The browser tests need it and do not skip.`);
@@ -58,7 +59,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
+  // The service reads the sandbox over loopback in this same process, beside a browser: generous query time limits, so
+  // that a loaded machine does not turn a journey into "could not be determined" (slow servers are tested in test/crd).
+  const config = loadConfig({
+    PUBLIC_BASE_URL: base, SANDBOX: 'on', AUTH: 'on', DATABASE_URL: ':memory:', LOG_LEVEL: 'silent', FHIR_TIMEOUT_MS: '15000', HOOK_BUDGET_MS: '20000', ...env,
+  } as NodeJS.ProcessEnv);
   const services = await createServices(config);
   server.on('request', createApp(services));
 

@@ -15,7 +15,9 @@ import { startFhirStub, type FhirStub } from '../support/fhir-stub';
 const PATH = '/cds-services/crd-order-sign';
 const scenario = loadScenarios().find((s) => s.name === 'concurrent-tnf-not-met')!;
 const { order, record, patientId } = splitScenario(scenario);
-const TNF_WARNING = 'Kineret (anakinra) policy criteria not met: No concurrent biologic, JAK or PDE4 inhibitor';
+const TNF_WARNING = 'Kineret (anakinra) criteria not met on the record: No concurrent biologic, JAK or PDE4 inhibitor';
+/** The order-sign card set for a request failing one criterion: the failing criterion first, then the PA card and the guideline. */
+const TNF_CARDS = [TNF_WARNING, 'Prior authorization required for Kineret (anakinra)', 'Kineret (anakinra) coverage guideline'];
 
 let t: TestApp;
 let ehr: FhirStub;
@@ -43,7 +45,7 @@ describe('the CDS Hooks sandbox', () => {
       context: { userId: 'Practitioner/dr-rheum', patientId, draftOrders: { resourceType: 'Bundle', entry: [{ resource: draft }] } },
     });
     expect(res.status).toBe(200);
-    expect(summaries(res.body.cards)).toEqual(['Prior authorization required for Kineret (anakinra)', TNF_WARNING]);
+    expect(summaries(res.body.cards)).toEqual(TNF_CARDS);
     expect(res.body.systemActions.map((a: { resource: MedicationRequest }) => [a.resource.id, a.resource.category])).toEqual([['request-123', [draft.category]]]);
     expect(JSON.stringify(res.body.cards)).not.toMatch(/is not a function|ELM|Local ID/);
   });
@@ -65,8 +67,8 @@ describe('the Da Vinci request generator', () => {
   it('its narrow prefetch key never stands in for the history: the history is queried, the current adalimumab found, the warning given', async () => {
     const res = await t.post(PATH, { ...generatorCall(order), hookInstance: crypto.randomUUID() });
     expect(res.status).toBe(200);
-    expect(summaries(res.body.cards)).toEqual(['Prior authorization required for Kineret (anakinra)', TNF_WARNING]);
-    expect(res.body.cards[0].detail).toContain('| No concurrent biologic, JAK or PDE4 inhibitor | **not met** |');
+    expect(summaries(res.body.cards)).toEqual(TNF_CARDS);
+    expect(res.body.cards[0].detail).toContain('\n- No concurrent biologic, JAK or PDE4 inhibitor — ');
     expect(ehr.requests.some((u) => u.startsWith(`/fhir/MedicationRequest?patient=${patientId}`))).toBe(true);
   });
 
@@ -81,8 +83,8 @@ describe('the Da Vinci request generator', () => {
     const first = await t.post(PATH, generatorCall(order));
     const second = await t.post(PATH, generatorCall(methotrexate));
     expect([first.status, second.status]).toEqual([200, 200]);
-    expect(summaries(first.body.cards)).toEqual(['Prior authorization required for Kineret (anakinra)', TNF_WARNING]);
-    expect(second.body).toEqual({ cards: [] });
+    expect(summaries(first.body.cards)).toEqual(TNF_CARDS);
+    expect(second.body).toEqual({ cards: [], systemActions: [] });
     const retry = await t.post(PATH, generatorCall(order));
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
@@ -100,7 +102,7 @@ describe('prefetch taken per discovery template', () => {
     const { medicationRequests: _ours, ...prefetch } = fullPrefetch(record);
     const res = await t.post(PATH, { ...request({ ...prefetch, myMeds: selfLinked(medicationRequests, `https://ehr.example/fhir/MedicationRequest?patient=Patient/${patientId}&_count=100`) }) });
     expect(res.status).toBe(200);
-    expect(summaries(res.body.cards)).toEqual(['Prior authorization required for Kineret (anakinra)', TNF_WARNING]);
+    expect(summaries(res.body.cards)).toEqual(TNF_CARDS);
     expect(ehr.requests.filter((u) => !u.startsWith('/fhir/Organization/'))).toEqual([]);
   });
 
@@ -112,7 +114,7 @@ describe('prefetch taken per discovery template', () => {
     const paged: Bundle = { ...searchset(medicationRequests.slice(0, 1)), link: [{ relation: 'next', url: `${ehr.url}/MedicationRequest?patient=${patientId}&_offset=1` }] };
     const res = await t.post(PATH, request({ ...prefetch, medicationRequests: paged }));
     expect(ehr.requests.filter((u) => u.startsWith('/fhir/MedicationRequest?'))).toEqual([`/fhir/MedicationRequest?patient=${patientId}`]);
-    expect(summaries(res.body.cards)).toEqual(['Prior authorization required for Kineret (anakinra)', TNF_WARNING]);
+    expect(summaries(res.body.cards)).toEqual(TNF_CARDS);
   });
 
   function request(prefetch: Record<string, unknown>) {

@@ -6,13 +6,14 @@ import type { Extension, FhirResource, MedicationRequest } from 'fhir/r4';
 import { CRD } from '../../src/constants';
 import { criterionTitle } from '../../src/core/criteria';
 import { ROOT } from '../../src/paths';
-import { PA_SUMMARY } from '../../src/crd/cards';
+import { GUIDELINE_SUMMARY, NO_COVERAGE_SUMMARY, PA_SUMMARY, UNDETERMINED_SUMMARY } from '../../src/crd/cards';
 import type { Card, HookResponse, Link, SystemAction } from '../../src/crd/types';
 import { fixedClock } from '../../src/core/clock';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
 import { fullPrefetch, orderSignRequest, searchset, splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { startFhirStub } from '../support/fhir-stub';
+import { cardType, criteriaOnCards as readCriteria } from '../support/cards';
 
 let t: TestApp;
 /** The same service on a plan where Kineret is non-preferred (KINERET_NON_PREFERRED), for the scenarios written for one. */
@@ -21,7 +22,8 @@ beforeAll(async () => {
   nonPreferred = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', KINERET_NON_PREFERRED: 'true' }, { clock: fixedClock(corpusDate()) });
   // The service evaluates at its clock's today: the corpus's own date, whatever the day the suite runs.
   t = await startTestApp({ PUBLIC_BASE_URL: 'http://cds.test', HOOK_BUDGET_MS: '1500', FHIR_TIMEOUT_MS: '1000' }, { clock: fixedClock(corpusDate()) });
-});
+  // Two services start here (ELM, value sets, content): on a loaded machine that takes longer than Jest's 5 s default.
+}, 60_000);
 afterAll(async () => {
   await t.services.store.close();
   await nonPreferred.services.store.close();
@@ -40,8 +42,14 @@ function coverageInfoOf(action: SystemAction): Extension {
 }
 const sub = (ext: Extension, url: string) => (ext.extension ?? []).filter((e) => e.url === url);
 
+function criteriaOnCards(cards: Card[]): Record<string, string> {
+  const { statuses, repeated } = readCriteria(cards);
+  expect(repeated).toEqual([]);
+  return statuses;
+}
+
 /** Checklist section 7 rules that apply to every card and action this service returns. */
-function checkResponseShape(body: HookResponse): void {
+function checkResponseShape(body: HookResponse, hook: 'order-sign' | 'order-select' = 'order-sign'): void {
   expect(Array.isArray(body.cards)).toBe(true);
   for (const card of body.cards as Card[]) {
     expect(card.uuid).toMatch(UUID);
@@ -50,7 +58,11 @@ function checkResponseShape(body: HookResponse): void {
     expect(['info', 'warning', 'critical']).toContain(card.indicator);
     expect(card.source.label).toBe('Molina Healthcare');
     expect(card.source.topic?.system).toBe(CRD.tempCodeSystem);
-    expect(['coverage-info', 'guideline']).toContain(card.source.topic?.code);
+    expect(['coverage-info', 'guideline', 'off-guideline']).toContain(card.source.topic?.code);
+    expect(['instructions', 'launch-smart-app', 'external-reference']).toContain(cardType(card));
+    // Readable where markdown tables, headings and inline links are not rendered (the request generator, EHRs): paragraphs and lists only.
+    expect({ summary: card.summary, table: /^\s*\|/m.test(card.detail ?? ''), heading: /^#/m.test(card.detail ?? ''), link: /\]\(/.test(card.detail ?? '') })
+      .toEqual({ summary: card.summary, table: false, heading: false, link: false });
     for (const link of (card.links ?? []) as Link[]) {
       expect(['absolute', 'smart']).toContain(link.type);
       expect(['Complete the Kineret prior authorization documentation (DTR)', 'Kineret (anakinra) coverage guideline']).toContain(link.label);
@@ -61,7 +73,8 @@ function checkResponseShape(body: HookResponse): void {
       expect({ k, empty: v === null || v === '' || (Array.isArray(v) && v.length === 0) }).toEqual({ k, empty: false });
     }
   }
-  if ('systemActions' in body) expect(body.systemActions!.length).toBeGreaterThan(0);
+  // order-sign always answers with the systemActions array (empty when there is no coverage information to give).
+  if (hook === 'order-sign') expect(Array.isArray(body.systemActions)).toBe(true);
   for (const action of body.systemActions ?? []) {
     expect(action.type).toBe('update');
     expect(action.description.length).toBeGreaterThan(0);
@@ -104,34 +117,41 @@ describe('order-sign over the corpus (full prefetch)', () => {
     expect(res.status).toBe(200);
     const body = res.body as HookResponse;
     checkResponseShape(body);
-    const failingTitles = Object.entries(s.record.criteria).filter(([, st]) => st === 'not-met').map(([code]) => criterionTitle(code));
-    const cut = (t: string) => (t.length <= 139 ? t : `${t.slice(0, 138)}…`);
-    expect(body.cards.map((c) => c.summary)).toEqual([
-      PA_SUMMARY,
-      ...(failingTitles.length ? [cut(`Kineret (anakinra) policy criteria not met: ${failingTitles.join(', ')}`)] : []),
-    ]);
-    const pa = body.cards[0];
-    expect(pa.indicator).toBe('info');
-    const smart = pa.links!.find((l) => l.type === 'smart')!;
-    expect(new URLSearchParams(smart.appContext).get('order')).toBe('MedicationRequest/kineret-order');
-    expect(pa.links!.some((l) => l.type === 'absolute' && l.url === 'http://cds.test/policy/kineret-anakinra')).toBe(true);
-    // The card states every criterion, with the status the corpus expects from the record, as the determination does.
-    const rows = pa.detail!.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Criterion |'))
-      .map((l) => l.split(/(?<!\\)\|/).map((cell) => cell.trim()))
-      .map((cells) => [cells[1], cells[2]] as const);
-    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(s.record.criteria).map(([code, st]) => [criterionTitle(code), st === 'not-met' ? '**not met**' : st])));
     const failing = Object.entries(s.record.criteria).filter(([, st]) => st === 'not-met');
-    const warning = body.cards.find((c) => c.indicator === 'warning');
-    expect(Boolean(warning)).toBe(failing.length > 0);
-    // The warning card is a CRD "External Reference" card: only absolute links (the policy), no suggestions.
-    if (warning) expect(warning.links!.every((l) => l.type === 'absolute' && l.appContext === undefined)).toBe(true);
+    const failingTitles = failing.map(([code]) => criterionTitle(code));
+    const cut = (t: string) => (t.length <= 139 ? t : `${t.slice(0, 138)}…`);
     // The coverage for the order: none when the scenario's plan is unknown (no active coverage for the drug).
     const hasCoverage = !s.record.planUnknown && (s.bundle.entry ?? []).some((e) => e.resource?.resourceType === 'Coverage');
+    // The card set, most urgent first: no coverage, criteria not met, the PA card, the guideline.
+    expect(body.cards.map((c) => c.summary)).toEqual([
+      ...(hasCoverage ? [] : [NO_COVERAGE_SUMMARY]),
+      ...(failingTitles.length ? [cut(`Kineret (anakinra) criteria not met on the record: ${failingTitles.join(', ')}`)] : []),
+      ...(hasCoverage ? [PA_SUMMARY] : []),
+      GUIDELINE_SUMMARY,
+    ]);
+    expect(body.cards.map(cardType)).toEqual([
+      ...(hasCoverage ? [] : ['instructions']),
+      ...(failingTitles.length ? ['instructions'] : []),
+      ...(hasCoverage ? ['launch-smart-app'] : []),
+      'external-reference',
+    ]);
+    const guideline = body.cards[body.cards.length - 1];
+    expect(guideline.links).toEqual([{ label: 'Kineret (anakinra) coverage guideline', url: 'http://cds.test/policy/kineret-anakinra', type: 'absolute' }]);
+    // Every criterion is on the cards once, with the status the corpus expects from the record, as the determination does.
+    expect(criteriaOnCards(body.cards)).toEqual(Object.fromEntries(Object.entries(s.record.criteria)
+      .filter(([, st]) => hasCoverage || st === 'not-met')
+      .map(([code, st]) => [criterionTitle(code), st])));
+    const warning = body.cards.find((c) => c.indicator === 'warning' && c.source.topic?.code === 'off-guideline');
+    expect(Boolean(warning)).toBe(failing.length > 0);
     if (!hasCoverage) {
-      expect(body.systemActions).toBeUndefined();
-      expect(pa.detail).toContain('No active coverage was found');
+      expect(body.systemActions).toEqual([]);
+      expect(body.cards.some((c) => (c.links ?? []).some((l) => l.type === 'smart'))).toBe(false);
       return;
     }
+    const pa = body.cards.find((c) => c.summary === PA_SUMMARY)!;
+    expect(pa.indicator).toBe('info');
+    expect(pa.links!.map((l) => l.type)).toEqual(['smart']);
+    expect(new URLSearchParams(pa.links![0].appContext).get('order')).toBe('MedicationRequest/kineret-order');
     expect(body.systemActions).toHaveLength(1);
     const action = body.systemActions![0];
     const { extension: _ext, ...echoed } = action.resource;
@@ -166,7 +186,7 @@ describe('order-sign behaviour', () => {
       order.medicationCodeableConcept = { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '6851', display: 'methotrexate' }] };
       const res = await post('/cds-services/crd-order-sign', req);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ cards: [] });
+      expect(res.body).toEqual({ cards: [], systemActions: [] });
       expect(stub.requests).toEqual([]);
     } finally {
       await stub.close();
@@ -181,8 +201,10 @@ describe('order-sign behaviour', () => {
     const res = await post('/cds-services/crd-order-sign', req);
     expect(res.body.systemActions).toHaveLength(1);
     expect(res.body.systemActions[0].resource.id).toBe('kineret-order');
-    expect(res.body.cards[0].detail).toContain('MedicationRequest/kineret-order');
-    expect(res.body.cards[0].detail).not.toContain('MedicationRequest/other');
+    const pa = res.body.cards.find((c: Card) => c.summary === PA_SUMMARY);
+    expect(pa.detail).toContain('MedicationRequest/kineret-order');
+    expect(pa.detail).not.toContain('MedicationRequest/other');
+    for (const c of res.body.cards as Card[]) expect(c.extension?.['davinci-crd.associated-resource']).toEqual(['MedicationRequest/kineret-order']);
   });
 
   it('fetches what the prefetch lacks from fhirServer (absent, partial, OperationOutcome), code-filtered and paginated', async () => {
@@ -221,8 +243,8 @@ describe('order-sign behaviour', () => {
       prefetch: { ...full, conditions: null, medicationRequests: null, observations: null },
     }));
     expect(res.status).toBe(200);
-    expect(res.body.cards[0].detail).toContain('The record suggests: **not determined**');
-    expect(res.body.cards.some((c: Card) => c.indicator === 'warning')).toBe(false);
+    expect(res.body.cards.map((c: Card) => c.summary)).toEqual([PA_SUMMARY, GUIDELINE_SUMMARY]);
+    expect(res.body.cards[0].detail).toContain('The record suggests not determined, initial request.');
   });
 
   it('answers 412 only when data cannot be had: prefetch incomplete and no fhirServer', async () => {
@@ -232,12 +254,28 @@ describe('order-sign behaviour', () => {
     expect(res.body.message).toMatch(/Condition/);
   });
 
-  it('a record without Coverage still gets the card, saying so, and no coverage-information action', async () => {
+  it('a record without Coverage: a card saying what to do, no DTR link and no coverage-information action (exact)', async () => {
     const full = fullPrefetch(record);
     const res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: { ...full, coverage: searchset([]) } }));
     expect(res.status).toBe(200);
-    expect(res.body.systemActions).toBeUndefined();
-    expect(res.body.cards[0].detail).toContain('No active coverage was found');
+    expect(res.body.systemActions).toEqual([]);
+    const cards = res.body.cards as Card[];
+    expect(cards.map((c) => [c.summary, c.indicator, c.source.topic?.code, cardType(c)])).toEqual([
+      [NO_COVERAGE_SUMMARY, 'warning', 'coverage-info', 'instructions'],
+      ['Kineret (anakinra) criteria not met on the record: No concurrent biologic, JAK or PDE4 inhibitor', 'warning', 'off-guideline', 'instructions'],
+      [GUIDELINE_SUMMARY, 'info', 'guideline', 'external-reference'],
+    ]);
+    expect(cards[0].detail).toBe([
+      'No active Molina Healthcare coverage was found for this patient, so prior authorization for Kineret (anakinra) cannot be requested yet.',
+      '',
+      'What to do:',
+      "- Verify the patient's eligibility with Molina Healthcare: member ID, plan and coverage dates.",
+      "- Add the coverage to the patient's record in the EHR, then sign the order again: the prior authorization card and its documentation form follow.",
+      "- If the patient is not covered by Molina Healthcare, this plan's requirements do not apply.",
+      '',
+      'Order: 0\\.67 ML anakinra 149 MG/ML Prefilled Syringe (MedicationRequest/kineret-order).',
+    ].join('\n'));
+    expect(JSON.stringify(res.body)).not.toContain('/dtr/launch');
   });
 
   it.each([
@@ -254,9 +292,10 @@ describe('order-sign behaviour', () => {
       expect(Date.now() - started).toBeLessThan(t.services.config.hookBudgetMs + 1000);
       expect(res.status).toBe(200);
       checkResponseShape(res.body);
-      expect(res.body.systemActions).toBeUndefined();
-      expect(res.body.cards[0].summary).toMatch(/could not be determined/);
+      expect(res.body.systemActions).toEqual([]);
+      expect(res.body.cards.map((c: Card) => c.summary)).toEqual([UNDETERMINED_SUMMARY, GUIDELINE_SUMMARY]);
       expect(res.body.cards[0].indicator).toBe('warning');
+      expect(res.body.cards.map(cardType)).toEqual(['launch-smart-app', 'external-reference']);
     } finally {
       await stub.close();
     }
@@ -286,10 +325,13 @@ describe('order-sign behaviour', () => {
   it('honours davinci-crd.configuration and ignores unknown options', async () => {
     let res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: fullPrefetch(record), extension: { 'davinci-crd.configuration': { 'coverage-info': false, 'made-up': 3 } } }));
     expect(res.status).toBe(200);
-    expect(res.body.systemActions).toBeUndefined();
-    expect(res.body.cards.map((c: Card) => c.indicator)).toEqual(['warning']);
+    expect(res.body.systemActions).toEqual([]);
+    expect(res.body.cards.map((c: Card) => c.source.topic?.code)).toEqual(['off-guideline', 'guideline']);
+    res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: fullPrefetch(record), extension: { 'davinci-crd.configuration': { guideline: false, 'off-guideline': false } } }));
+    expect(res.body.cards.map((c: Card) => c.summary)).toEqual([PA_SUMMARY]);
+    // max-cards keeps the most urgent.
     res = await post('/cds-services/crd-order-sign', orderSignRequest(s, { prefetch: fullPrefetch(record), extension: { 'davinci-crd.configuration': { 'max-cards': 1, guideline: true } } }));
-    expect(res.body.cards).toHaveLength(1);
+    expect(res.body.cards.map((c: Card) => c.source.topic?.code)).toEqual(['off-guideline']);
     expect(res.body.systemActions).toHaveLength(1);
   });
 });
@@ -301,7 +343,7 @@ describe('order-select', () => {
     const body = { ...req, hook: 'order-select', context: { ...req.context, selections: ['MedicationRequest/kineret-order'] }, prefetch: undefined };
     const res = await post('/cds-services/crd-order-select', body);
     expect(res.status).toBe(200);
-    checkResponseShape(res.body);
+    checkResponseShape(res.body, 'order-select');
     expect(res.body.systemActions).toBeUndefined();
     expect(res.body.cards).toHaveLength(1);
     expect(res.body.cards[0].indicator).toBe('info');

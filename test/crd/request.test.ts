@@ -4,6 +4,7 @@
  * OperationOutcome naming the element; expected failures as an honest card, each problem once in
  * clinician words; defects as a logged 500, never a card.
  */
+import { PA_SUMMARY } from '../../src/crd/cards';
 import type { Coverage, MedicationRequest, Patient } from 'fhir/r4';
 import { fixedClock } from '../../src/core/clock';
 import type { Card, HookResponse } from '../../src/crd/types';
@@ -78,11 +79,11 @@ describe('one patient per call', () => {
       const res = await t.post(PATH, orderSignRequest(scenario, { prefetch, fhirServer: stub.url }));
       expect(res.status).toBe(200);
       expect(stub.requests.filter((u) => u.startsWith('/fhir/Condition?')).length).toBeGreaterThan(0);
-      const detail = (res.body.cards as Card[])[0].detail!;
-      expect(detail).not.toContain(other);
-      expect(detail.split('\n').filter((l) => l.startsWith('- '))).toEqual(['- The EHR answered with records of another patient\\: diagnoses could not be read.']);
-      // Without the diagnoses the indication is not known from the record.
-      expect(detail).toContain('| Covered indication | unknown |');
+      expect(JSON.stringify(res.body.cards)).not.toContain(other);
+      const detail = (res.body.cards as Card[]).find((c) => c.summary === PA_SUMMARY)!.detail!;
+      expect(detail.split('\n').filter((l) => l.startsWith('- The EHR'))).toEqual(['- The EHR answered with records of another patient\\: diagnoses could not be read.']);
+      // Without the diagnoses the indication is not known from the record: the form asks.
+      expect(detail.slice(detail.indexOf('You will be asked about:'))).toContain('\n- Covered indication — ');
     } finally {
       await stub.close();
     }
@@ -150,8 +151,8 @@ describe('errors as API, bugs as bugs', () => {
     try {
       const res = await t.post(PATH, orderSignRequest(scenario, { prefetch: {}, fhirServer: stub.url }));
       expect(res.status).toBe(200);
-      expect(res.body.systemActions).toBeUndefined();
-      expect(res.body.cards).toHaveLength(1);
+      expect(res.body.systemActions).toEqual([]);
+      expect(res.body.cards).toHaveLength(2);
       const card = res.body.cards[0] as Card;
       expect(card.summary).toBe('Kineret (anakinra) requires prior authorization; coverage could not be determined');
       expect(card.detail!.split('\n').filter((l) => l.startsWith('- '))).toEqual([
@@ -171,7 +172,8 @@ describe('errors as API, bugs as bugs', () => {
       const { conditions: _c, ...prefetch } = fullPrefetch(record);
       const res = await t.post(PATH, orderSignRequest(scenario, { prefetch, fhirServer: stub.url }));
       expect(res.status).toBe(200);
-      expect((res.body.cards[0] as Card).detail!.split('\n').filter((l) => l.startsWith('- '))).toEqual(['- The EHR sent data that could not be read\\: diagnoses could not be read.']);
+      const pa = (res.body.cards as Card[]).find((c) => c.summary === PA_SUMMARY)!;
+      expect(pa.detail!.split('\n').filter((l) => l.startsWith('- The EHR'))).toEqual(['- The EHR sent data that could not be read\\: diagnoses could not be read.']);
     } finally {
       await stub.close();
     }

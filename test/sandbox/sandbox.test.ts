@@ -217,8 +217,9 @@ describe('the sandbox EHR with authentication on', () => {
     const res = await api().post('/cds-services/crd-order-sign').set('Authorization', `Bearer ${prepared.jwt}`).send(prepared.request);
     expect(res.status).toBe(200);
     const summaries = (res.body.cards as { summary: string }[]).map((c) => c.summary);
-    expect(summaries[0]).toBe('Prior authorization required for Kineret (anakinra)');
-    expect(summaries.join(' ')).toContain('No concurrent biologic');
+    // The failing criterion first (the most urgent), then the PA card and the guideline.
+    expect(summaries).toEqual(['Kineret (anakinra) criteria not met on the record: No concurrent biologic, JAK or PDE4 inhibitor',
+      'Prior authorization required for Kineret (anakinra)', 'Kineret (anakinra) coverage guideline']);
     const cardText = JSON.stringify(res.body.cards);
     expect(cardText).not.toContain('could not be retrieved');
     // The same JWT cannot be replayed (jti).

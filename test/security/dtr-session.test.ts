@@ -160,3 +160,28 @@ describe('the order as recorded from the EHR\'s order-sign call', () => {
     expect((await request(t.app).get('/dtr/session/order').query({ reference: `MedicationRequest/${order.id}` })).status).toBe(401);
   });
 });
+
+describe('PAS through a session: the launch\'s patient only', () => {
+  const session = async () => (await open(await launch())).body.access_token as string;
+  const claimFor = (patient: string) => ({
+    resourceType: 'Bundle', type: 'collection',
+    entry: [{ fullUrl: 'urn:uuid:4a1c7e52-5e4b-4c53-9d7c-1a2b3c4d5e6f', resource: { resourceType: 'Claim', status: 'active', use: 'preauthorization', patient: { reference: patient } } }],
+  });
+  const post = (token: string, operation: string, body: unknown) => request(t.app).post(`/fhir/Claim/${operation}`)
+    .set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+
+  test.each(['$submit', '$inquire'])('%s for another patient, the same id on another EHR, or no patient is refused before it is read', async (operation) => {
+    const token = await session();
+    for (const patient of ['Patient/someone-else', `https://other-ehr.test/fhir/Patient/${patientId}`, '']) {
+      const res = await post(token, operation, claimFor(patient));
+      expect({ patient, status: res.status }).toEqual({ patient, status: 403 });
+      expect(res.body.issue[0].diagnostics).toMatch(/acts for the patient of its launch/);
+    }
+    // The launch's own patient, relative or at the EHR's URL, is read (and this incomplete Bundle refused as such).
+    for (const patient of [`Patient/${patientId}`, `${fhirBase}/Patient/${patientId}`]) {
+      const res = await post(token, operation, claimFor(patient));
+      expect(res.status).not.toBe(403);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    }
+  });
+});

@@ -6,13 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ROOT } from '../../src/paths';
 import { rawRequest } from '../support/raw-http';
+import { freePort } from '../support/ports';
 
 jest.setTimeout(120_000);
 
@@ -21,14 +21,6 @@ let child: ChildProcess;
 let port: number;
 let stderr = '';
 let token: string;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 beforeAll(async () => {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build (npm test does)`);

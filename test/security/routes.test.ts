@@ -72,7 +72,7 @@ const concrete = (d: RouteDeclaration, value = 'x') => {
   return d.method === 'USE' ? `${p}/${value}` : p;
 };
 const methodOf = (d: RouteDeclaration) => (d.method === 'USE' ? 'GET' : d.method);
-const protectedRoute = (a: Access) => a.kind === 'smart' || (a.kind === 'cds' && !a.optional);
+const protectedRoute = (a: Access) => a.kind === 'smart' || a.kind === 'reviewer' || (a.kind === 'cds' && !a.optional);
 
 const send = (method: string, target: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawResponse> =>
   rawRequest(port, method, target, {

@@ -69,7 +69,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   };
   const tokenResponse = async (clientId: string, scope: string) => {
     const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' }).setIssuer(clientId).setSubject(clientId)
-      .setAudience(`${base}/auth/token`).setIssuedAt().setExpirationTime('5m').setJti(randomUUID()).sign(privateKey);
+      .setAudience(`${base}/auth/token`).setIssuedAt(epochSeconds(clock)).setExpirationTime(epochSeconds(clock) + 300).setJti(randomUUID()).sign(privateKey);
     return request(app).post('/auth/token').type('form').send({
       grant_type: 'client_credentials', scope,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,

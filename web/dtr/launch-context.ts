@@ -21,6 +21,8 @@ export interface Launch {
   orderResource: MedicationRequest | null;
   coverage: string | null;
   questionnaire: string | null;
+  /** appContext `form`: `adaptive` or `standard`, when the launch chooses the form. */
+  form: 'standard' | 'adaptive' | null;
   /** Set by the sandbox EHR: it labels itself as development-only. */
   sandboxLabel: string | null;
 }
@@ -95,6 +97,7 @@ export function launchFromToken(token: Record<string, unknown>, ehrBase: string,
     orderResource,
     coverage: relative(app.get('coverage') ?? null) ?? refs.map(relative).find((r) => r?.startsWith('Coverage/')) ?? null,
     questionnaire: app.get('questionnaire') ?? context.find((c) => c?.type === 'Questionnaire' && typeof c.canonical === 'string')?.canonical ?? null,
+    form: app.get('form') === 'adaptive' ? 'adaptive' : app.get('form') === 'standard' ? 'standard' : null,
     sandboxLabel: typeof token.sandbox === 'string' ? token.sandbox : null,
   };
 }

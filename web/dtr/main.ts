@@ -1,19 +1,23 @@
 /**
+/**
  * The DTR app (/dtr/): after the EHR launch it opens its payer session from the verified launch,
  * reads the order and coverage (the order from the launch or the plan's record when the EHR has no
  * copy; and stops, saying what to do, when there is no order or no active coverage), gets the
  * questionnaire package from the payer, reads the record the payer's CQL needs, fills the form with
  * the shared prepopulation core (src/dtr/populate.ts) and the CQL run in the browser, shows where each
  * answer came from and what the plan still needs, keeps a draft on the device, saves the response to
- * the EHR (resuming an in-progress one), and submits it to the payer: the answer in words a clinician
- * can act on, the form read-only, and the next steps.
+ * the EHR (resuming an in-progress one), and submits the prior authorization request to the plan
+ * (PAS): the plan's answer (refreshable), the determination in words a clinician can act on, the form
+ * read-only, and the next steps. With DTR_FORM=adaptive (or form=adaptive in the launch's appContext)
+ * the payer's adaptive form is asked a group of questions at a time (./adaptive.ts).
  */
-import type { Coverage, FhirResource, Medication, MedicationRequest, Parameters, Patient, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
+import type { Bundle, Coverage, FhirResource, Medication, MedicationRequest, Parameters, Patient, Practitioner, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import FHIR from 'fhirclient/lib/entry/browser';
 import { CRD } from '../../src/constants';
 import { nowIso, systemClock, today } from '../../src/core/clock';
 import { flattenAnswers } from '../../src/dtr/answers';
 import { populate, type LibraryResults, type PopulateOutput } from '../../src/dtr/populate';
+import { runAdaptive } from './adaptive';
 import { loadConfig } from './config';
 import { BrowserEvaluator, criteriaOf } from './cql';
 import { readDetermination } from './determination';
@@ -28,6 +32,8 @@ import { markOrigins, originsByLinkId, type OriginAuthor } from './origin';
 import { describeOutcome } from './outcome';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
+import { renderAuthorization } from './authorization';
+import { buildInquiry, buildPasRequest, readAuthorization, type Authorization } from './pas';
 import { fetchRecord, type PatientRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import {
@@ -67,6 +73,10 @@ interface Session {
   /** The evaluation running now, if any. */
   needsRunning: Promise<Need[]> | null;
   submitted: boolean;
+  order: MedicationRequest;
+  coverage: Coverage;
+  /** The prior authorization request last sent to the plan: its identifier, what it documented, the plan's answer. */
+  pas: { identifier: { system: string; value: string }; documented: string; request: Bundle; answer: Authorization } | null;
 }
 
 /** A stop before any form is shown: why, and what to do. */
@@ -224,6 +234,51 @@ async function onSave(s: Session): Promise<void> {
   }
 }
 
+/** The prescriber named by the order, read from the EHR (null when it cannot be read: the request names it by reference). */
+async function prescriber(s: Session): Promise<Practitioner | null> {
+  const ref = s.order.requester?.reference;
+  if (!ref?.includes('Practitioner/')) return null;
+  return s.ehr.read<Practitioner>(ref).catch(() => null);
+}
+
+/**
+ * Sends the prior authorization request for the saved, completed response. The same documentation is
+ * sent under the same identifier (a retry the plan answers from its record); changed documentation
+ * is a new request, which replaces the earlier one while that is still pended.
+ */
+async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<void> {
+  const documented = JSON.stringify(saved.item ?? []);
+  const same = s.pas && s.pas.documented === documented ? s.pas : null;
+  const identifier = same?.identifier ?? { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
+  const replaces = !same && s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
+  const request = buildPasRequest({
+    ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
+    prescriber: await prescriber(s), now: nowIso(clock),
+  });
+  const answer = readAuthorization(await s.payer.submitClaim(request));
+  s.pas = { identifier, documented, request, answer };
+  showAuthorization(s);
+}
+
+function showAuthorization(s: Session): void {
+  if (!s.pas) return;
+  renderAuthorization(ui.authorization(), s.pas.answer, { request: s.pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s) });
+}
+
+/** Asks the plan for the request's current answer ($inquire): a reviewer may have decided since. */
+async function onRefresh(s: Session): Promise<void> {
+  if (!s.pas) return;
+  try {
+    status('Asking the plan for the current answer…');
+    s.pas.answer = readAuthorization(await s.payer.inquire(buildInquiry(s.pas.request, nowIso(clock))));
+    showAuthorization(s);
+    clearAlerts();
+    status(`The plan's answer was checked at ${new Date().toLocaleTimeString()}.`);
+  } catch (e) {
+    alertError(userMessage(e));
+  }
+}
+
 async function onSubmit(s: Session): Promise<void> {
   const invalid = s.form.problems();
   if (invalid.length) {
@@ -240,7 +295,9 @@ async function onSubmit(s: Session): Promise<void> {
     }
     status('Saving the completed response to the EHR…');
     const saved = await save(s, 'completed');
-    status('Sending the response to the plan for a determination…');
+    status('Sending the prior authorization request to the plan…');
+    await submitToPlan(s, saved);
+    status('Getting the plan\u2019s determination of each criterion…');
     const answer = await s.payer.evaluate({
       resourceType: 'Parameters',
       parameter: [{ name: 'response', resource: saved }, { name: 'data', resource: s.record.bundle }, { name: 'date', valueDate: today(clock) }],
@@ -257,7 +314,7 @@ async function onSubmit(s: Session): Promise<void> {
     clearAlerts();
     status(`Submitted: the plan's answer is below. The documentation is saved on the EHR as QuestionnaireResponse/${saved.id}.`);
     document.body.dataset.submitted = 'true';
-    ui.determination().scrollIntoView({ block: 'start' });
+    ui.authorization().scrollIntoView({ block: 'start' });
   } catch (e) {
     alertError(userMessage(e));
   } finally {
@@ -302,12 +359,15 @@ async function start(): Promise<void> {
   const assertionId = order.extension?.find((e) => e.url === CRD.coverageInformationUrl)?.extension?.find((e) => e.url === 'coverage-assertion-id')?.valueString;
 
   status('Getting the documentation requirements from the plan…');
+  // The adaptive form when the launch (appContext form=adaptive) or the app's setting (DTR_FORM) asks for it.
+  const adaptive = (launch.form ?? config.form) === 'adaptive';
+  const questionnaire = adaptive ? config.adaptiveQuestionnaire : launch.questionnaire;
   const pkgInput: Parameters = {
     resourceType: 'Parameters',
     parameter: [
       { name: 'coverage', resource: coverage },
       { name: 'order', resource: order },
-      ...(launch.questionnaire ? [{ name: 'questionnaire', valueCanonical: launch.questionnaire }] : []),
+      ...(questionnaire ? [{ name: 'questionnaire', valueCanonical: questionnaire }] : []),
       // DTR: the CRD coverage-assertion-id, when the order carries it.
       ...(assertionId ? [{ name: 'context', valueString: assertionId }] : []),
       { name: 'referenced', resource: patient },
@@ -321,8 +381,23 @@ async function start(): Promise<void> {
   status('Reading the patient record the plan\u2019s rules need…');
   const record = await fetchRecord(ehr, pkg, { patient, order, coverage });
 
-  status('Filling in the form from the record…');
   const evaluator = new BrowserEvaluator(pkg.libraries, pkg.valueSets, mainLibrary);
+  const resources = recordIndex(record.bundle);
+  if (adaptive) {
+    if (!pkg.payerDraft) throw new AppError('payer', 'invalid', 'the payer\'s adaptive package has no initial response');
+    await runAdaptive({
+      payer, initial: pkg.payerDraft, record: record.bundle, records: resources,
+      open: (reference) => { const resource = resources.get(reference); if (resource) openRecordEntry(resource); },
+      context: { patient: `Patient/${launch.patientId}`, user: launch.user ?? undefined, coverage: `Coverage/${coverage.id}`, order: orderReference },
+      author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
+      evaluate: () => evaluator.evaluate(record.bundle, { orderId: order.id, nonPreferred: config.kineretNonPreferred, date: today(clock) }),
+      now: () => nowIso(clock),
+      today: () => today(clock),
+    });
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  status('Filling in the form from the record…');
   let results: LibraryResults = {};
   const population = await populate({
     questionnaire: pkg.questionnaire,
@@ -339,7 +414,7 @@ async function start(): Promise<void> {
   const draft = drafts.load();
   const loaded = draft?.response ?? inProgress ?? population.response;
   const session: Session = {
-    launch, questionnaire: pkg.questionnaire, ehr, payer, record, resources: recordIndex(record.bundle), evaluator, mainLibrary,
+    launch, questionnaire: pkg.questionnaire, ehr, payer, record, resources, evaluator, mainLibrary,
     orderId: order.id!, nonPreferred: config.kineretNonPreferred, population, evidence, drafts, loaded,
     form: new FormView(ui.form()),
     savedId: draft?.response.id ?? inProgress?.id,
@@ -347,6 +422,9 @@ async function start(): Promise<void> {
     // The prescriber filling in the form is a doctor; for anyone else the role is not known to the app.
     author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
     needs: [], needsDirty: false, needsRunning: null, submitted: false,
+    order,
+    coverage,
+    pas: null,
   };
 
   renderProblems(problemsByItem(population.outcome, pkg.questionnaire), [

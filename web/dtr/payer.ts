@@ -1,11 +1,12 @@
 /**
- * The payer's DTR endpoint as the app sees it. The app holds no payer key: it opens a session at its
+ * The payer's FHIR endpoint as the app sees it: DTR ($questionnaire-package, $evaluate,
+ * $next-question) and PAS (Claim/$submit, Claim/$inquire). The app holds no payer key: it opens a session at its
  * own backend from the verified SMART launch (POST /dtr/session with the launch's id_token and access
  * token; src/security/dtr-session.ts) and uses the payer access token it gets, in memory only. When
  * that token expires the app opens a new session with the same launch; once the launch itself has
  * expired, the clinician launches again from the EHR (the draft is kept on the device).
  */
-import type { MedicationRequest, Parameters } from 'fhir/r4';
+import type { Bundle, FhirResource, MedicationRequest, Parameters, QuestionnaireResponse } from 'fhir/r4';
 import type { DtrAppConfig } from '../../src/dtr/app-config';
 import { AppError } from './errors';
 import { fetchJson } from './http';
@@ -50,16 +51,31 @@ export class Payer {
     }
   }
 
-  private operation(path: string, body: Parameters): Promise<Parameters> {
-    return this.call<Parameters>(`${this.config.payerFhirBase}/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+  private operation<T extends FhirResource>(path: string, body: FhirResource): Promise<T> {
+    return this.call<T>(`${this.config.payerFhirBase}/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
   }
 
   questionnairePackage(input: Parameters): Promise<Parameters> {
-    return this.operation('Questionnaire/$questionnaire-package', input);
+    return this.operation<Parameters>('Questionnaire/$questionnaire-package', input);
   }
 
   evaluate(input: Parameters): Promise<Parameters> {
-    return this.operation('QuestionnaireResponse/$evaluate', input);
+    return this.operation<Parameters>('QuestionnaireResponse/$evaluate', input);
+  }
+
+  /** PAS: the prior authorization request Bundle in, the plan's response Bundle (ClaimResponse first) out. */
+  submitClaim(request: Bundle): Promise<Bundle> {
+    return this.operation<Bundle>('Claim/$submit', request);
+  }
+
+  /** PAS: the current ClaimResponse of a request (by its identifier, patient and provider). */
+  inquire(inquiry: Bundle): Promise<Bundle> {
+    return this.operation<Bundle>('Claim/$inquire', inquiry);
+  }
+
+  /** SDC $next-question (adaptive forms): the adaptive response in, the next one out. */
+  nextQuestion(input: Parameters): Promise<QuestionnaireResponse> {
+    return this.operation<QuestionnaireResponse>('Questionnaire/$next-question', input);
   }
 
   /** The order as the plan recorded it from the EHR's order-sign call, or null when the plan has no record of it. */

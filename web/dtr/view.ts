@@ -27,6 +27,7 @@ export const ui = {
   evidence: () => byId('evidence'),
   problems: () => byId('problems'),
   determination: () => byId('determination'),
+  authorization: () => byId('authorization'),
   save: () => byId<HTMLButtonElement>('save'),
   submit: () => byId<HTMLButtonElement>('submit'),
   sandbox: () => byId('sandbox-banner'),
@@ -209,7 +210,8 @@ export function renderOutcome(args: {
   outcome: Outcome;
   determination: Determination;
   records: Map<string, FhirResource>;
-  savedAs: string;
+  /** Where the documentation is saved on the EHR (null: not saved there, as the adaptive form's). */
+  savedAs: string | null;
   open: (reference: string) => void;
 }): void {
   const { outcome: o, determination: d } = args;
@@ -227,7 +229,7 @@ export function renderOutcome(args: {
     o.other.length ? [h('h3', {}, 'For the reviewer'), h('ul', { class: 'reasons' }, o.other.map((r) => reasonItem(r, args.records, args.open)))] : null,
     h('section', { class: 'next-steps', 'data-testid': 'next-steps' },
       h('h3', {}, 'Next steps'),
-      h('p', {}, `The documentation is saved on the EHR (${args.savedAs}) and can no longer be changed here. `,
+      h('p', {}, args.savedAs ? `The documentation is saved on the EHR (${args.savedAs}) and can no longer be changed here. ` : 'The answers were sent to the plan and can no longer be changed here. ',
         o.kind === 'approved' ? 'Keep a copy of this summary with the order.' : 'The plan\'s reviewer has what you sent; to add to it, open the documentation again from the EHR.'),
       h('div', { class: 'next-actions' }, print, returnButton())),
     h('details', { class: 'all-criteria' },

@@ -5,9 +5,11 @@
  * cards (card markdown through marked and DOMPurify), and launches the DTR app from the card's
  * SMART link with a launch registered at the sandbox's SMART server.
  */
+import type { Bundle, ClaimResponse } from 'fhir/r4';
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
 import type { Card, HookResponse, Link } from '../../src/crd/types';
+import { readClaimResponse } from '../../src/pas/answer';
 import type { PreparedHookCall, SandboxScenario } from '../../src/sandbox/types';
 
 function el<T extends HTMLElement>(id: string): T {
@@ -69,6 +71,48 @@ function renderList(filter: string): void {
   }
 }
 
+function orderOption(o: SandboxScenario['draftOrders'][number], checked: boolean): HTMLElement {
+  const label = make('label', { class: 'option' });
+  const radio = make('input', { type: 'radio', name: 'order', value: o.id });
+  radio.checked = checked;
+  label.append(radio, document.createTextNode(` ${o.label} (MedicationRequest/${o.id}, draft)`));
+  return label;
+}
+
+const PA_WORDS: Record<string, string> = { approved: 'APPROVED', pended: 'PENDED FOR REVIEW', denied: 'NOT APPROVED', unknown: 'UNKNOWN' };
+
+/** The patient's prior authorization requests as the plan answers them now ($inquire through the sandbox backend). */
+async function checkPriorAuths(patientId: string): Promise<void> {
+  const list = el('prior-auths');
+  try {
+    const bundle = await api<Bundle>('/sandbox/api/prior-authorizations', { patientId });
+    if (current?.patientId !== patientId) return;
+    const answers = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is ClaimResponse => r?.resourceType === 'ClaimResponse').map(readClaimResponse);
+    list.replaceChildren(...(answers.length ? answers.map((a) => {
+      const li = make('li', { 'data-testid': 'prior-auth', 'data-status': a.status });
+      li.append(make('span', { class: `pa-${a.status}` }, PA_WORDS[a.status] ?? a.status), document.createTextNode(
+        `${a.number ? ` ${a.number}` : ''}${a.period && a.status === 'approved' ? `, ${a.period.start} to ${a.period.end}` : ''}: ${a.disposition}`));
+      return li;
+    }) : [make('li', {}, 'The plan has no prior authorization request of this patient from this EHR.')]));
+  } catch (e) {
+    list.replaceChildren(make('li', { class: 'error' }, `The plan could not be asked: ${(e as Error).message}`));
+  }
+}
+
+async function renew(): Promise<void> {
+  if (!current) return;
+  const orderId = document.querySelector<HTMLInputElement>('input[name="order"]:checked')?.value;
+  if (!orderId) return;
+  try {
+    const order = await api<SandboxScenario['draftOrders'][number]>('/sandbox/api/new-order', { patientId: current.patientId, orderId });
+    document.querySelectorAll<HTMLInputElement>('input[name="order"]').forEach((r) => { r.checked = false; });
+    el('orders').append(orderOption(order, true));
+    hookStatus(`New draft order MedicationRequest/${order.id}: sign it to see what the plan says.`);
+  } catch (e) {
+    hookStatus(`The new order could not be written: ${(e as Error).message}`, true);
+  }
+}
+
 function select(p: SandboxScenario): void {
   current = p;
   renderList(el<HTMLInputElement>('filter').value);
@@ -78,18 +122,15 @@ function select(p: SandboxScenario): void {
   el('patient-description').textContent = `Scenario ${p.name}: ${p.description}`;
   const orders = el('orders');
   orders.replaceChildren();
-  p.draftOrders.forEach((o, i) => {
-    const label = make('label', { class: 'option' });
-    const radio = make('input', { type: 'radio', name: 'order', value: o.id });
-    if (i === 0) radio.checked = true;
-    label.append(radio, document.createTextNode(` ${o.label} (MedicationRequest/${o.id}, draft)`));
-    orders.append(label);
-  });
+  p.draftOrders.forEach((o, i) => orders.append(orderOption(o, i === 0)));
   el('cards').replaceChildren();
   el('actions').replaceChildren();
   el('exchange').textContent = '';
   hookStatus(p.draftOrders.length ? '' : 'This patient has no draft order.');
   el<HTMLButtonElement>('sign').disabled = p.draftOrders.length === 0;
+  el<HTMLButtonElement>('renew').disabled = p.draftOrders.length === 0;
+  el('prior-auths').replaceChildren();
+  void checkPriorAuths(p.patientId);
 }
 
 async function launch(link: Link, patientId: string, orderId: string): Promise<void> {
@@ -169,6 +210,8 @@ async function start(): Promise<void> {
   renderList('');
   el<HTMLInputElement>('filter').oninput = (e) => renderList((e.target as HTMLInputElement).value);
   el<HTMLButtonElement>('sign').onclick = () => void sign();
+  el<HTMLButtonElement>('renew').onclick = () => void renew();
+  el<HTMLButtonElement>('check-pa').onclick = () => void (current && checkPriorAuths(current.patientId));
   document.body.dataset.ready = 'true';
 }
 
