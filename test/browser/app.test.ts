@@ -268,7 +268,9 @@ test.concurrent('an EHR that fails mid-way: part of the record cannot be read, t
   const h = await harness();
   await journey(h, 'ehr-fails', async (context) => {
     const ehr = await openSandbox(context, h.base);
-    await signOrder(ehr, 'ra-mtx', { prefetch: true });
+    // Not ra-mtx: the approvable journey above submits for it, and an approved request puts an authorization on file
+    // (the card then offers no documentation). Journeys of one file share the service: each submits for its own patient.
+    await signOrder(ehr, 'ra-ea', { prefetch: true });
     await context.route(/\/sandbox\/fhir\/Observation\?/, (r) => r.fulfill({ status: 500, contentType: 'text/plain', body: 'database unavailable' }));
     const { app } = await launchFromCard(context, ehr);
     expect(await app.locator('body').getAttribute('data-ready')).toBe('true');

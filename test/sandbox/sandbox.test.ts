@@ -63,6 +63,7 @@ describe('development only', () => {
     expect(config.body).toEqual({
       clientId: 'kineret-dtr', scope: 'launch openid fhirUser patient/*.rs patient/QuestionnaireResponse.cru', payerFhirBase: 'http://localhost:3000/fhir',
       sessionUrl: 'http://localhost:3000/dtr/session', recordedOrderUrl: 'http://localhost:3000/dtr/session/order', kineretNonPreferred: false,
+      form: 'standard', adaptiveQuestionnaire: 'http://localhost:3000/fhir/Questionnaire/kineret-pa-adaptive',
     });
     await services.store.close();
   });
