@@ -9,7 +9,6 @@ import express from 'express';
 import { openAuditStore } from './audit/open';
 import type { AuditStore } from './audit/store';
 import type { Config } from './config';
-import { POLICY_PATH } from './constants';
 import { systemClock, type Clock } from './core/clock';
 import { dataRequirementsFromElm } from './core/data-requirements';
 import { FhirReader } from './fhir/read';
@@ -32,6 +31,7 @@ import { registerFhirRoutes } from './http/fhir';
 import { registerPasRoutes } from './http/pas';
 import { registerReviewRoutes } from './http/review';
 import { registerDtrAppRoutes } from './http/dtr-app';
+import { registerPolicyRoutes } from './http/policy';
 import { assertAllDeclared, globalMiddleware, Routes } from './http/route';
 import { registerSandboxRoutes } from './http/sandbox';
 import { registerSmartRoutes } from './http/smart';
@@ -40,6 +40,7 @@ import { ROOT } from './paths';
 import { ReviewerRegistry, ReviewerSessions } from './pas/reviewers';
 import { DRUG, inquireOperation } from './pas/operations';
 import { SANDBOX_DTR_SCOPES } from './sandbox/identity';
+import { sessionClientId } from './security/dtr-session';
 import type { Principal } from './security/principal';
 import { PaStore } from './pas/store';
 import type { Sandbox } from './sandbox';
@@ -178,17 +179,18 @@ export function createApp(services: Services): express.Express {
   routes.route('GET', '/health', { access: isPublic('liveness for load balancers: no data') }, (_req, res) => {
     res.json({ status: 'ok', store: services.store.kind, auth: config.auth, valueSets: services.valueSets.length });
   });
-  const policy = readFileSync(path.join(ROOT, 'policy', 'kineret-anakinra-coverage-guideline.txt'), 'utf8');
-  routes.route('GET', POLICY_PATH, { access: isPublic('the published coverage policy the cards link to') }, (_req, res) => {
-    res.type('text/plain; charset=utf-8').send(policy);
-  });
+  registerPolicyRoutes(routes, { payerName: config.payerName });
   registerSmartRoutes(routes, services.smart);
   if (services.sandbox) {
-    const sandboxClient: Principal = { kind: 'smart-client', clientId: services.sandbox.identity.dtrClientId, scopes: [...SANDBOX_DTR_SCOPES] };
+    // The sandbox EHR follows the requests its clinicians submitted through the hosted DTR app: those belong to the
+    // app's sessions at this EHR (src/security/dtr-session.ts), so it asks as their owner.
+    const sandboxEhr = services.registry.dtrAppEhr(services.sandbox.fhir.base);
+    const owner = sandboxEhr ? sessionClientId(sandboxEhr) : services.sandbox.identity.dtrClientId;
+    const sandboxClient: Principal = { kind: 'smart-client', clientId: owner, scopes: [...SANDBOX_DTR_SCOPES] };
     registerSandboxRoutes(routes, services.sandbox, services.smart, config.publicBaseUrl, services.services.map((s) => s.id), services.reviewers,
       (bundle) => inquireOperation(bundle, services, sandboxClient));
   }
-  registerDtrAppRoutes(routes, config);
+  registerDtrAppRoutes(routes, { config, registry: services.registry, smart: services.smart, store: services.store, clock: services.clock });
   registerCdsRoutes(routes, services, limits);
   registerFhirRoutes(routes, services, limits);
   registerPasRoutes(routes, services, limits);

@@ -48,6 +48,11 @@ export interface Config {
   tokenSigningJwk: string | undefined;
   /** Lifetime of DTR access tokens (seconds). */
   accessTokenTtlSeconds: number;
+  /**
+   * Longest lifetime of a hosted DTR app session's payer token (seconds); never beyond the id_token of
+   * the launch it came from. The app opens a new session with the same launch until then.
+   */
+  dtrSessionTtlSeconds: number;
   /** Clock skew tolerated when checking JWT times (seconds). */
   clockSkewSeconds: number;
   /** Longest lifetime (exp - iat) accepted on a CDS Hooks JWT (seconds). */
@@ -157,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworks: bool('ALLOW_PRIVATE_NETWORKS', false, env),
     tokenSigningJwk: env.TOKEN_SIGNING_JWK || undefined,
     accessTokenTtlSeconds: bounded('ACCESS_TOKEN_TTL_SECONDS', 300, 1, MAX_ACCESS_TOKEN_TTL_SECONDS, env),
+    dtrSessionTtlSeconds: bounded('DTR_SESSION_TTL_SECONDS', 900, 60, MAX_ACCESS_TOKEN_TTL_SECONDS, env),
     clockSkewSeconds: bounded('JWT_CLOCK_SKEW_SECONDS', 60, 0, 300, env),
     cdsJwtMaxLifetimeSeconds: bounded('CDS_JWT_MAX_LIFETIME_SECONDS', 300, 1, MAX_CDS_JWT_LIFETIME_SECONDS, env),
     cdsJtiReuse: oneOf('CDS_JTI_REUSE', 'refuse', ['refuse', 'allow'] as const, env),

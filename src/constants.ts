@@ -72,6 +72,18 @@ export const POLICY_PATH = '/policy/kineret-anakinra';
 export const DTR_LAUNCH_PATH = '/dtr/launch';
 /** Scopes the DTR app asks for at an EHR launch (SMART App Launch 2): the patient's record, and writing its responses. */
 export const DTR_APP_SCOPES = ['launch', 'openid', 'fhirUser', 'patient/*.rs', 'patient/QuestionnaireResponse.cru'];
+/**
+ * What a session of the hosted DTR app (src/security/dtr-session.ts) may do at the payer: the DTR
+ * operations, reading the order this service recorded from the same EHR's order-sign call for the
+ * launch's patient (patient/MedicationRequest.r: the session is bound to that patient), and PAS:
+ * submitting the prior authorization request and reading its answer, for that patient only
+ * (src/http/pas.ts checks the binding).
+ */
+export const DTR_SESSION_SCOPES = [
+  'system/Questionnaire.rs', 'system/Library.rs', 'system/ValueSet.rs', 'system/CodeSystem.rs', 'system/QuestionnaireResponse.cr',
+  'patient/MedicationRequest.r',
+  'system/Claim.c', 'system/ClaimResponse.r',
+];
 
 export const LIBRARY_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/library-type';
 /** SDC 3.0.0 Library profile: the one the DTR adaptive questionnaire's cqf-library targets (DTR STU 2.0.1 depends on SDC 3.0.0). */

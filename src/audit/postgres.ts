@@ -148,6 +148,18 @@ export class PostgresAuditStore implements AuditStore {
     return { assertions: rows, call: call ? rowToHookCall(call) : undefined };
   }
 
+  async findLatestOrderAssertion(clientIss: string, patientId: string, orderRef: string) {
+    const a = (await this.pool.query(
+      `SELECT a.* FROM coverage_assertions a JOIN hook_calls h ON h.request_id = a.request_id
+       WHERE a.order_ref = $1 AND h.client_iss = $2 AND h.patient_id = $3 AND h.status = 200 ORDER BY a.issued_at DESC LIMIT 1`,
+      [orderRef, clientIss, patientId],
+    )).rows[0];
+    if (!a) return undefined;
+    const assertion = rowToAssertion(a);
+    const call = (await this.pool.query('SELECT * FROM hook_calls WHERE request_id = $1', [assertion.requestId])).rows[0];
+    return { assertion, call: rowToHookCall(call) };
+  }
+
   async countHookCalls(): Promise<number> {
     return Number((await this.pool.query('SELECT COUNT(*) AS n FROM hook_calls')).rows[0].n);
   }

@@ -147,6 +147,17 @@ export class SqliteAuditStore implements AuditStore {
     return { assertions: rows, call: call ? rowToHookCall(call) : undefined };
   }
 
+  async findLatestOrderAssertion(clientIss: string, patientId: string, orderRef: string) {
+    const a = this.db.prepare(
+      `SELECT a.* FROM coverage_assertions a JOIN hook_calls h ON h.request_id = a.request_id
+       WHERE a.order_ref = ? AND h.client_iss = ? AND h.patient_id = ? AND h.status = 200 ORDER BY a.issued_at DESC LIMIT 1`,
+    ).get(orderRef, clientIss, patientId) as Record<string, unknown> | undefined;
+    if (!a) return undefined;
+    const assertion = rowToAssertion(a);
+    const call = this.db.prepare('SELECT * FROM hook_calls WHERE request_id = ?').get(assertion.requestId) as Record<string, unknown>;
+    return { assertion, call: rowToHookCall(call) };
+  }
+
   async countHookCalls(): Promise<number> {
     return (this.stmt('SELECT COUNT(*) AS n FROM hook_calls').get() as { n: number }).n;
   }

@@ -68,6 +68,11 @@ export interface AuditStore extends DtrStore {
   /** The answered (200) call of a client for a hookInstance and request digest, if any. */
   findAnsweredCall(clientIss: string | null, hookInstance: string, requestHash: string | null): Promise<HookCallRecord | undefined>;
   findAssertion(assertionId: string): Promise<{ assertions: CoverageAssertionRecord[]; call: HookCallRecord | undefined } | undefined>;
+  /**
+   * The latest coverage assertion this service issued for an order (`MedicationRequest/<id>`) of a patient in a
+   * CDS client's answered hook calls, with that call: its response holds the order as the client sent it.
+   */
+  findLatestOrderAssertion(clientIss: string, patientId: string, orderRef: string): Promise<{ assertion: CoverageAssertionRecord; call: HookCallRecord } | undefined>;
   countHookCalls(): Promise<number>;
   /** The most recent DTR events of a kind (newest first). */
   recentDtrEvents(kind: DtrEventRecord['kind'], limit: number): Promise<(DtrEventRecord & { at: string })[]>;

@@ -10,10 +10,12 @@ export interface DtrAppConfig {
   /** The payer's DTR FHIR endpoint ($questionnaire-package, $evaluate). */
   payerFhirBase: string;
   /**
-   * Where the app gets a payer access token. Only the sandbox offers one to the browser (a
-   * development shortcut); a deployed DTR app gets it through its own backend, or the EHR is the DTR client.
+   * Where the app opens its payer session from the verified launch (POST id_token, access_token,
+   * fhirBase, patient; src/security/dtr-session.ts). The browser never holds a payer key.
    */
-  payerToken: { url: string; label: string } | null;
+  sessionUrl: string;
+  /** Where a session reads the order as the payer recorded it from the EHR's order-sign call (?reference=MedicationRequest/<id>). */
+  recordedOrderUrl: string;
   /** The plan's formulary status of Kineret, a parameter of the payer's CQL (criterion ALL-3). */
   kineretNonPreferred: boolean;
   /** Which form the app asks for (DTR_FORM); a launch's appContext `form=adaptive|standard` overrides it. */

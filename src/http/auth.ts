@@ -158,7 +158,7 @@ export function authenticate(access: Access, deps: AuthDeps, fhir: boolean): Req
             else res.status(403).json({ error: 'insufficient_scope', message });
             return;
           }
-          setPrincipal(res, { kind: 'smart-client', clientId: claims.clientId, scopes: claims.scopes });
+          setPrincipal(res, { kind: 'smart-client', clientId: claims.clientId, scopes: claims.scopes, ...(claims.session ? { session: claims.session } : {}) });
           next();
         } catch (e) {
           if (e instanceof OAuthError) return unauthorized(res, e.message, fhir);

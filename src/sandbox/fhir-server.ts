@@ -99,6 +99,8 @@ export class SandboxFhirServer {
     private readonly authorizeUrl: string,
     private readonly tokenUrl: string,
     private readonly startedOn: string,
+    /** The resource types it holds (and QuestionnaireResponse, which DTR apps write), for its CapabilityStatement. */
+    private readonly types: string[],
   ) {}
 
   /** `startedOn`: the day the sandbox started (its CapabilityStatement's date). */
@@ -106,7 +108,8 @@ export class SandboxFhirServer {
     indexDefinitions();
     const repo = new MemoryRepository();
     for (const resource of opts.resources) await repo.updateResource(resource as unknown as MedplumResource);
-    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl, opts.startedOn);
+    const types = [...new Set([...opts.resources.map((r) => r.resourceType), 'QuestionnaireResponse'])].sort();
+    return new SandboxFhirServer(repo, new FhirRouter(), opts.base, opts.authorizeUrl, opts.tokenUrl, opts.startedOn, types);
   }
 
   /** The EHR's own read (no token: the sandbox EHR reading its own store). */
@@ -141,6 +144,16 @@ export class SandboxFhirServer {
       implementation: { description: 'In-memory sandbox EHR seeded with the scenario corpus; development only', url: this.base },
       rest: [{
         mode: 'server',
+        // What it serves, so that clients that read the CapabilityStatement (fhirclient's patient-scoped requests, as
+        // the Da Vinci DTR app makes) find each type and the parameter that scopes it to a patient.
+        resource: this.types.map((type) => ({
+          type,
+          interaction: [{ code: 'read' as const }, { code: 'vread' as const }, { code: 'search-type' as const }, { code: 'history-instance' as const },
+            ...(type === 'QuestionnaireResponse' ? [{ code: 'create' as const }, { code: 'update' as const }] : [])],
+          searchParam: ['_id', 'patient', 'subject', 'beneficiary', 'code', 'status']
+            .filter((name) => name === '_id' || getSearchParameter(type, name))
+            .map((name) => ({ name, type: (name === '_id' ? 'token' : getSearchParameter(type, name)!.type) as 'token' | 'reference' })),
+        })),
         security: {
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
           extension: [{

@@ -47,6 +47,9 @@ export async function createSandbox(config: Config, registry: ClientRegistry, se
   const identity = await registerSandboxIdentity(registry, base, clock);
   const dtrApp: SandboxApp = { clientId: config.dtrClientId, redirectPrefixes: [`${base}/dtr/`], scopes: DTR_APP_SCOPES };
   const auth = await SandboxAuthServer.create({ sandbox: config.sandbox, fhirBase, authBase, apps: [dtrApp], clock });
+  // The sandbox launches the hosted DTR app like any registered EHR: the app's payer session is opened from its
+  // id_tokens (src/security/dtr-session.ts), and its order-sign calls (as CDS client identity.iss) hold the orders.
+  registry.addDtrAppEhr({ fhirBase, issuer: authBase, jwks: auth.jwks, algorithms: ['ES256'], clientId: config.dtrClientId, cdsIss: identity.iss });
   const corpus = loadCorpus(SCENARIO_DIR, today(clock));
   const fhir = await SandboxFhirServer.create({ base: fhirBase, authorizeUrl: auth.authorizeEndpoint, tokenUrl: auth.tokenEndpoint, resources: corpus.resources, startedOn: today(clock) });
   const ehr = new SandboxEhr({

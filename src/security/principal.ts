@@ -8,7 +8,7 @@
  * reviewers, signed in to the workbench, read every request (they work the queue).
  */
 import type { Reviewer } from '../pas/reviewers';
-import { hasScopes } from './smart';
+import { hasScopes, type SessionBinding } from './smart';
 
 export const AUDITOR_SCOPE = 'admin/audit.rs';
 
@@ -19,8 +19,11 @@ export type Principal =
   | { kind: 'anonymous' }
   /** A CDS client, authenticated by its CDS Hooks JWT. */
   | { kind: 'cds-client'; iss: string }
-  /** A SMART Backend Services client, authenticated by an access token from /auth/token. */
-  | { kind: 'smart-client'; clientId: string; scopes: string[] }
+  /**
+   * A SMART Backend Services client, authenticated by an access token from /auth/token; or a session of
+   * the hosted DTR app (`session`: the verified launch it is bound to), with a token from /dtr/session.
+   */
+  | { kind: 'smart-client'; clientId: string; scopes: string[]; session?: SessionBinding }
   /** One of the plan's clinical reviewers, signed in to the workbench (src/pas/reviewers.ts). */
   | { kind: 'reviewer'; reviewer: Reviewer };
 

@@ -1,13 +1,18 @@
 /**
  * The registry of trusted clients, read from TRUSTED_CLIENTS_FILE:
  * {"cdsClients": [{"iss", "jwks" | "jwksUrl", "algorithms"?, "fhirServers": [origins]}],
- *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes", "fhirServers"?: [origins]}]}
+ *  "dtrClients": [{"clientId", "jwks" | "jwksUrl", "scopes", "fhirServers"?: [origins]}],
+ *  "dtrAppEhrs": [{"fhirBase", "issuer", "clientId", "jwks" | "jwksUrl", "algorithms"?, "scopes"?, "cdsIss"?}]}
  * A DTR client's fhirServers are the only origins its $populate may read a record from.
+ * A dtrAppEhrs entry is an EHR that launches the DTR app this service hosts (/dtr): the app's backend
+ * session (src/security/dtr-session.ts) is opened only for a launch from a registered EHR, with an
+ * id_token its registered keys sign.
  * Keys come from the registry only (inline JWKS or the registered JWKS URL); a token's `jku` is
  * followed only when it is the URL registered for that issuer.
  */
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { DTR_SESSION_SCOPES } from '../constants';
 import { guardedGet, type OutboundPolicy } from './outbound';
 
 export const DEFAULT_ALGORITHMS = ['ES384', 'RS384'];
@@ -27,6 +32,26 @@ export interface DtrClient {
   fhirServers: string[];
   keys: KeySource;
 }
+
+/** An EHR that launches the DTR app hosted here (SMART EHR launch), and what a session from its launches may do. */
+export interface DtrAppEhr {
+  /** The EHR's FHIR base: the launch's `iss`, without a trailing slash. */
+  fhirBase: string;
+  /** The `iss` of the id_tokens the EHR's authorization server issues. */
+  issuer: string;
+  /** The hosted app's client id at that EHR: the id_token's `aud`. */
+  clientId: string;
+  /** JWS algorithms accepted on its id_tokens (asymmetric only). */
+  algorithms: string[];
+  /** Scopes of the payer access tokens its sessions get (at most DTR_SESSION_SCOPES). */
+  scopes: string[];
+  /** The CDS client (JWT `iss`) the same EHR calls CRD as: its recorded orders are the ones a session may read. */
+  cdsIss: string | null;
+  keys: KeySource;
+}
+
+/** The id_token algorithms accepted by default: SMART requires RS256; ES256 and the 384-bit variants are common. */
+export const ID_TOKEN_ALGORITHMS = ['RS256', 'ES256', 'RS384', 'ES384'];
 
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
@@ -105,6 +130,7 @@ function keySource(entry: Record<string, unknown>, who: string, policy: Outbound
 export class ClientRegistry {
   private readonly cds = new Map<string, CdsClient>();
   private readonly dtr = new Map<string, DtrClient>();
+  private readonly ehrs = new Map<string, DtrAppEhr>();
   constructor(private readonly policy: OutboundPolicy) {}
 
   static fromFile(file: string | undefined, policy: OutboundPolicy): ClientRegistry {
@@ -118,6 +144,7 @@ export class ClientRegistry {
     }
     for (const c of (json.cdsClients as Record<string, unknown>[] | undefined) ?? []) registry.addCdsClient(c);
     for (const c of (json.dtrClients as Record<string, unknown>[] | undefined) ?? []) registry.addDtrClient(c);
+    for (const c of (json.dtrAppEhrs as Record<string, unknown>[] | undefined) ?? []) registry.addDtrAppEhr(c);
     return registry;
   }
 
@@ -142,6 +169,47 @@ export class ClientRegistry {
     const client: DtrClient = { clientId, scopes: scopes as string[], fhirServers: origins(entry.fhirServers, clientId), keys: keySource(entry, clientId, this.policy) };
     this.dtr.set(clientId, client);
     return client;
+  }
+
+  /**
+   * Registers an EHR that launches the hosted DTR app. `scopes` may narrow what its sessions get
+   * (at most DTR_SESSION_SCOPES, the default); a scope outside them is refused.
+   */
+  addDtrAppEhr(entry: Record<string, unknown>): DtrAppEhr {
+    const allowedScopes = DTR_SESSION_SCOPES;
+    const text = (name: string): string => {
+      const v = entry[name];
+      if (typeof v !== 'string' || !v) throw new RegistryError(`dtrAppEhrs: "${name}" is required`);
+      return v;
+    };
+    const fhirBase = text('fhirBase').replace(/\/+$/, '');
+    try {
+      new URL(fhirBase);
+    } catch {
+      throw new RegistryError(`dtrAppEhrs: fhirBase ${fhirBase} is not a URL`);
+    }
+    const scopes = entry.scopes === undefined ? [...allowedScopes] : entry.scopes;
+    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw new RegistryError(`${fhirBase}: scopes must be an array of strings`);
+    const extra = (scopes as string[]).filter((s) => !allowedScopes.includes(s));
+    if (extra.length) throw new RegistryError(`${fhirBase}: a DTR app session cannot be given ${extra.join(', ')} (at most ${allowedScopes.join(', ')})`);
+    const cdsIss = entry.cdsIss;
+    if (cdsIss !== undefined && (typeof cdsIss !== 'string' || !cdsIss)) throw new RegistryError(`${fhirBase}: cdsIss must be the CDS client's iss`);
+    const ehr: DtrAppEhr = {
+      fhirBase,
+      issuer: text('issuer'),
+      clientId: text('clientId'),
+      algorithms: entry.algorithms === undefined ? ID_TOKEN_ALGORITHMS : checkAlgorithms(entry.algorithms, fhirBase),
+      scopes: scopes as string[],
+      cdsIss: (cdsIss as string | undefined) ?? null,
+      keys: keySource(entry, fhirBase, this.policy),
+    };
+    this.ehrs.set(fhirBase, ehr);
+    return ehr;
+  }
+
+  /** The registered EHR whose FHIR base is `fhirBase` (a trailing slash ignored). */
+  dtrAppEhr(fhirBase: string): DtrAppEhr | undefined {
+    return this.ehrs.get(fhirBase.replace(/\/+$/, ''));
   }
 
   cdsClient(iss: string): CdsClient | undefined {

@@ -27,6 +27,18 @@ export class OAuthError extends Error {
 export interface AccessTokenClaims {
   clientId: string;
   scopes: string[];
+  /** Set on a token of a hosted DTR app session (src/security/dtr-session.ts): the launch it is bound to. */
+  session?: SessionBinding;
+}
+
+/** What a hosted DTR app session is bound to: the EHR that launched it, its patient and its user. */
+export interface SessionBinding {
+  /** The EHR's FHIR base (the launch's iss). */
+  ehr: string;
+  /** The launch's patient id, confirmed by the EHR. */
+  patient: string;
+  /** The id_token's fhirUser, when it has one. */
+  user: string | null;
 }
 
 type SigningKey = KeyLike | Uint8Array;
@@ -137,12 +149,38 @@ export class SmartAuthServer {
     return { access_token: accessToken, token_type: 'bearer', expires_in: this.opts.ttlSeconds, scope: granted.join(' ') };
   }
 
+  /**
+   * An access token for a hosted DTR app session, after the launch was verified (src/security/dtr-session.ts):
+   * the same kind of token as /auth/token issues, bound to the launch (ehr, patient, fhirUser), valid until
+   * `expiresAt` (epoch seconds) or the service's session lifetime, whichever is sooner.
+   */
+  async issueSessionToken(args: { clientId: string; scopes: string[]; binding: SessionBinding; expiresAt: number; ttlSeconds: number }): Promise<{ accessToken: string; expiresIn: number }> {
+    const now = epochSeconds(this.opts.clock);
+    const exp = Math.min(args.expiresAt, now + args.ttlSeconds);
+    const accessToken = await new SignJWT({
+      scope: args.scopes.join(' '), client_id: args.clientId, ehr: args.binding.ehr, patient: args.binding.patient, ...(args.binding.user ? { fhirUser: args.binding.user } : {}),
+    })
+      .setProtectedHeader({ alg: 'ES384', kid: this.kid, typ: 'at+jwt' })
+      .setIssuer(this.opts.publicBaseUrl)
+      .setSubject(args.clientId)
+      .setAudience(`${this.opts.publicBaseUrl}/fhir`)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(this.signingKey);
+    return { accessToken, expiresIn: exp - now };
+  }
+
   async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.verifyKey, {
         algorithms: ['ES384'], issuer: this.opts.publicBaseUrl, audience: `${this.opts.publicBaseUrl}/fhir`, typ: 'at+jwt', clockTolerance: this.opts.clockSkewSeconds, currentDate: this.opts.clock.now(),
       });
-      return { clientId: String(payload.sub), scopes: String(payload.scope ?? '').split(' ').filter(Boolean) };
+      const claims: AccessTokenClaims = { clientId: String(payload.sub), scopes: String(payload.scope ?? '').split(' ').filter(Boolean) };
+      if (typeof payload.ehr === 'string' && typeof payload.patient === 'string') {
+        claims.session = { ehr: payload.ehr, patient: payload.patient, user: typeof payload.fhirUser === 'string' ? payload.fhirUser : null };
+      }
+      return claims;
     } catch (e) {
       throw new OAuthError(401, 'invalid_token', `access token refused: ${(e as Error).message}`);
     }

@@ -3,7 +3,7 @@
  * payer for the adaptive form, fills each group of questions from the record, asks for the next
  * questions until the payer says the form is complete, and submits it for a determination.
  */
-import { startHarness, withScreenshots, type Harness } from './harness';
+import { journey, startHarness, type Harness } from './harness';
 import { answerBoolean, answerText, launchFromCard, marks, openSandbox, signOrder, submit } from './pages';
 
 jest.setTimeout(120_000);
@@ -15,15 +15,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-afterEach(() => {
-  expect(h ? h.pageErrors.splice(0) : []).toEqual([]);
-});
 
 test('an approvable RA request through the adaptive form: the questions come a group at a time, filled from the record, then approved', async () => {
-  await withScreenshots(h, 'adaptive', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'adaptive', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     await signOrder(ehr, 'ra-mtx', { prefetch: true });
-    const app = await launchFromCard(h.context, ehr);
+    const { app } = await launchFromCard(context, ehr);
     expect(await app.locator('body').getAttribute('data-ready')).toBe('true');
     await expect(app.locator('#save').textContent()).resolves.toBe('Next questions');
     // The opening questions only, filled from the record.
@@ -44,7 +41,10 @@ test('an approvable RA request through the adaptive form: the questions come a g
     expect(await app.locator('#submit').isDisabled()).toBe(false);
     // Prefilled along the way: the RA severity from the record's CDAI, the route and the weight from the order and the record.
     expect(seen).toEqual(expect.arrayContaining(['ra-moderate-severe', 'route-subcutaneous', 'weight-kg']));
-    expect(await submit(app)).toBe('APPROVED');
+    expect(await submit(app)).toMatchObject({ decision: 'approved', outcome: 'approved', headline: 'Approved' });
+    // Submitted: read-only, with the next steps.
+    await expect(app.locator('#actions').isHidden()).resolves.toBe(true);
+    await expect(app.locator('[data-testid=next-steps]').textContent()).resolves.toContain('Print or save as PDF');
     await app.close();
   });
 });

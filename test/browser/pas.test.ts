@@ -16,7 +16,7 @@ import { hashPassword } from '../../src/pas/reviewers';
 import type { Principal } from '../../src/security/principal';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
-import { startHarness, withScreenshots, type Harness } from './harness';
+import { journey, startHarness, type Harness } from './harness';
 import { answerBoolean, answerText, launchFromCard, openSandbox, signOrder, submit } from './pages';
 
 jest.setTimeout(120_000);
@@ -35,31 +35,27 @@ afterAll(async () => {
   await h?.close();
 });
 
-afterEach(() => {
-  const errors = h ? h.pageErrors.splice(0) : [];
-  expect(errors).toEqual([]);
-});
-
 async function workbenchCase(page: Page, requestId: string): Promise<void> {
   await page.click(`#queue tr[data-request="${requestId}"]`);
   await page.waitForSelector(`#case[data-request="${requestId}"]`);
 }
 
 test('sign, document, submit: pended; the reviewer approves; the app and the EHR see it; a new order for the member has the authorization on file', async () => {
-  await withScreenshots(h, 'pas-journey', async () => {
-    const ehr = await openSandbox(h.context, h.base);
+  await journey(h, 'pas-journey', async (context) => {
+    const ehr = await openSandbox(context, h.base);
     await signOrder(ehr, 'ra-tnf', { prefetch: true });
-    const app = await launchFromCard(h.context, ehr);
+    const { app } = await launchFromCard(context, ehr);
     await answerBoolean(app, 'no-active-infection', true);
     await answerBoolean(app, 'no-hypersensitivity', true);
     await answerBoolean(app, 'ra-mtx-max-dose-not-at-goal', true);
     await answerText(app, 'ra-baseline-doc.text', 'CDAI 28 (high). Goal: CDAI <= 10 in 6 months. Adalimumab is being stopped.');
-    await submit(app);
+    const result = await submit(app);
+    expect(result).toMatchObject({ decision: 'pended', outcome: 'not-met' });
 
     // The plan pends it (the record shows adalimumab): never denied automatically; what happens next is said.
     await expect(app.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('PENDED FOR REVIEW');
     await expect(app.locator('[data-testid=authorization-notes]').textContent()).resolves.toContain('(ALL-2), not met');
-    await expect(app.locator('[data-testid=next-steps]').textContent()).resolves.toContain('a clinical reviewer at the plan decides');
+    await expect(app.locator('[data-testid=authorization-next]').textContent()).resolves.toContain('a clinical reviewer at the plan decides');
     await expect(app.locator('[data-testid=authorization-disposition]').textContent()).resolves.toMatch(/decision is due by .* \(standard: 7 calendar days\)/);
 
     // The EHR follows it.
@@ -67,7 +63,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await ehr.waitForSelector('[data-testid=prior-auth][data-status="pended"]');
 
     // The development reviewer opens the workbench from the sandbox and approves it.
-    const [workbench] = await Promise.all([h.context.waitForEvent('page'), ehr.click('[data-testid=workbench-link]')]);
+    const [workbench] = await Promise.all([context.waitForEvent('page'), ehr.click('[data-testid=workbench-link]')]);
     await workbench.waitForSelector('body[data-ready="true"]');
     await expect(workbench.locator('[data-testid=reviewer-name]').textContent()).resolves.toContain('Dev Reviewer');
     const row = workbench.locator('#queue tbody tr').filter({ hasText: 'ra-tnf' }).first();
@@ -105,7 +101,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
 });
 
 test('a reviewer signs in to the workbench and denies a pended request with a reason and the letter text; $inquire shows A3', async () => {
-  await withScreenshots(h, 'workbench-deny', async () => {
+  await journey(h, 'workbench-deny', async (context) => {
     const s = scenario('prescriber-not-specialist-no-consultation-not-met');
     const q = h.services.content.questionnaire;
     const qr = answer(q, await populateScenario(h.services.engine, q, s), s.answers ?? []);
@@ -114,9 +110,8 @@ test('a reviewer signs in to the workbench and denies a pended request with a re
     expect(submitted.status).toBe(200);
     const requestId = ((submitted.body as Bundle).entry![0].resource as ClaimResponse).id!;
 
-    // Signed out: the development reviewer of the journey above leaves a session cookie in this browser.
-    await h.context.clearCookies();
-    const page = await h.context.newPage();
+    // Signed out: a fresh browser context has no reviewer's session cookie.
+    const page = await context.newPage();
     await page.goto(`${h.base}/review/`);
     await page.waitForSelector('body[data-ready="login"]');
     await page.fill('#login-id', 'dr-park');

@@ -4,7 +4,7 @@
  * package's expansions, the launch context, the rendering adjustments for LHC-Forms, and reading
  * the package and the determination.
  */
-import type { Library, Parameters, Questionnaire, QuestionnaireResponse, ValueSet } from 'fhir/r4';
+import type { Library, Parameters, Questionnaire, QuestionnaireItem, QuestionnaireResponse, ValueSet } from 'fhir/r4';
 import { DTR } from '../../src/constants';
 import { planReferenceQueries, recordQueries } from '../../web/dtr/data';
 import { readDetermination } from '../../web/dtr/determination';
@@ -134,14 +134,26 @@ describe('rendering adjustments for LHC-Forms', () => {
     ],
   };
 
-  test('a != condition becomes = on every other option, short lists get radio buttons, the CQL is left to the app', () => {
+  test('enableWhen logic is handed over unchanged, short lists get radio buttons, the CQL is left to the app', () => {
     const r = forRendering(q);
     expect(r.extension).toEqual([]);
     expect(r.item![0].extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl', valueCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/questionnaire-item-control', code: 'radio-button' }] } }]);
-    const doc = r.item![1].item![0];
-    expect(doc.enableBehavior).toBe('any');
-    expect(doc.enableWhen!.map((e) => `${e.operator}${e.answerCoding?.code}`)).toEqual(['=RA', '=CAPS']);
-    expect(q.item![1].item![0].enableWhen![0].operator).toBe('!=');
+    // LHC-Forms 40.1.2 and later evaluate a condition nested in a disabled group without looping: no rewriting.
+    expect(r.item![1].item![0].enableWhen).toEqual(q.item![1].item![0].enableWhen);
+  });
+
+  test('a group without conditions takes the one all its items share, so its heading never shows empty', () => {
+    const initial = { question: 'request-type', operator: '=' as const, answerCoding: { code: 'initial' } };
+    const on = (code: string) => ({ question: 'indication', operator: '=' as const, answerCoding: { code } });
+    const grouped = (items: QuestionnaireItem[]): QuestionnaireItem => forRendering({ resourceType: 'Questionnaire', status: 'active', item: [{ linkId: 'criteria', type: 'group', item: items }] }).item![0];
+    const ra: QuestionnaireItem = { linkId: 'ra', type: 'group', enableWhen: [initial, on('RA')], enableBehavior: 'all', item: [{ linkId: 'ra.x', type: 'boolean' }] };
+    const caps: QuestionnaireItem = { linkId: 'caps', type: 'group', enableWhen: [initial, on('CAPS')], enableBehavior: 'all', item: [{ linkId: 'caps.x', type: 'boolean' }] };
+    expect(grouped([ra, caps])).toMatchObject({ enableWhen: [initial] });
+    expect(grouped([ra, caps]).enableBehavior).toBeUndefined();
+    expect(grouped([ra, caps]).item!.map((i) => i.enableWhen)).toEqual([ra.enableWhen, caps.enableWhen]);
+    // An item that always shows, or one enabled by either of two conditions, keeps the group unconditional.
+    expect(grouped([ra, { linkId: 'always', type: 'boolean' }]).enableWhen).toBeUndefined();
+    expect(grouped([ra, { ...caps, enableBehavior: 'any' }]).enableWhen).toBeUndefined();
   });
 });
 
@@ -190,7 +202,7 @@ describe('package, response and determination', () => {
       ],
     });
     expect(d).toMatchObject({ decision: 'approved', indication: 'Rheumatoid arthritis', approvalPeriod: { start: '2026-01-01', end: '2026-07-01' } });
-    expect(d.criteria).toEqual([{ code: 'AGE', title: 'Age limit', status: 'met', reason: 'member is 54', evidence: ['Patient/p'] }]);
+    expect(d.criteria).toEqual([{ code: 'AGE', title: 'Age limit', description: '', status: 'met', reason: 'member is 54', evidence: ['Patient/p'] }]);
     expect(() => readDetermination({ resourceType: 'Parameters' })).toThrow(/without a decision/);
   });
 });

@@ -7,20 +7,24 @@
  * complete; then it is submitted for a determination as the standard form is. Kept small: the
  * standard form's draft-on-device and EHR resume are not offered here.
  */
-import type { Bundle, Questionnaire, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
+import type { Bundle, FhirResource, Questionnaire, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
 import { populate, type LaunchContext, type LibraryResults } from '../../src/dtr/populate';
 import { AppError, userMessage } from './errors';
 import { FormView } from './form';
 import { markOrigins, originOf, originsByLinkId, type OriginAuthor } from './origin';
 import type { Payer } from './payer';
 import { readDetermination } from './determination';
-import { alertError, clearAlerts, renderDetermination, status, ui } from './view';
+import { describeOutcome } from './outcome';
+import { alertError, clearAlerts, renderOutcome, status, ui } from './view';
 
 export interface AdaptiveDeps {
   payer: Payer;
   /** The payer's initial adaptive response (from the package). */
   initial: QuestionnaireResponse;
   record: Bundle;
+  /** The record's resources by reference, and how to show one (the evidence links of the answer). */
+  records: Map<string, FhirResource>;
+  open: (reference: string) => void;
   context: LaunchContext;
   author: OriginAuthor | null;
   /** Evaluates the package's CQL for the record (the browser evaluator). */
@@ -93,14 +97,18 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
   ui.submit().onclick = async () => {
     ui.submit().disabled = true;
     try {
-      status('Sending the response to the payer for a determination…');
+      status('Sending the response to the plan for a determination…');
       const answer = await deps.payer.evaluate({
         resourceType: 'Parameters',
         parameter: [{ name: 'response', resource: { ...read(), status: 'completed' } }, { name: 'data', resource: deps.record }, { name: 'date', valueDate: deps.today() }],
       });
-      renderDetermination(readDetermination(answer));
+      const determination = readDetermination(answer);
+      form.setReadOnly();
+      ui.actions().hidden = true;
+      renderOutcome({ outcome: describeOutcome(determination), determination, records: deps.records, savedAs: null, open: deps.open });
       clearAlerts();
-      status('Submitted: the payer\'s determination is below.');
+      status('Submitted: the plan\'s answer is below.');
+      document.body.dataset.submitted = 'true';
       ui.determination().scrollIntoView({ block: 'start' });
     } catch (e) {
       alertError(userMessage(e));

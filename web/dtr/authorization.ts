@@ -28,7 +28,7 @@ export function renderAuthorization(target: HTMLElement, a: Authorization, opts:
     ),
     a.notes.length ? h('ul', { class: 'pend-reasons', 'data-testid': 'authorization-notes' }, a.notes.map((n) => h('li', {}, n))) : null,
     a.status === 'pended'
-      ? h('p', { 'data-testid': 'next-steps' }, 'What happens next: a clinical reviewer at the plan decides; no request is denied automatically. The EHR can follow the request, and Refresh shows the decision here. If the reviewer asks for more information, update the answers and submit again.')
+      ? h('p', { 'data-testid': 'authorization-next' }, 'What happens next: a clinical reviewer at the plan decides; no request is denied automatically. The EHR can follow the request, and Refresh shows the decision here. If the reviewer asks for more information, open the documentation again from the EHR and submit it with what was asked.')
       : null,
     a.status === 'approved' ? h('p', {}, 'Quote the authorization number on the claim; new orders for this patient within the period are covered.') : null,
     h('p', { class: 'note' }, `Request ${opts.request}; checked ${new Date(opts.checkedAt).toLocaleString()}. `, refresh),

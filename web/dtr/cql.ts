@@ -6,6 +6,7 @@
  */
 import type { Bundle, Library, ValueSet } from 'fhir/r4';
 import { LibraryEvaluator, type LibraryResults } from '../../src/core/evaluator';
+import type { Answer } from '../../src/core/types';
 import { elmOf } from './package';
 
 export interface EvaluationOptions {
@@ -15,6 +16,8 @@ export interface EvaluationOptions {
   nonPreferred: boolean;
   /** Evaluation date (YYYY-MM-DD); noon UTC, like the server, so that the day does not depend on the time zone. */
   date: string;
+  /** The clinician's answers so far (flattened as the server flattens a response), when deciding what is still needed. */
+  answers?: Answer[];
 }
 
 /** One criterion as the CQL reports it (the "Criteria" definition). */
@@ -38,7 +41,7 @@ export class BrowserEvaluator {
 
   /** Every definition of the main library for the one patient in `bundle`, keyed by library name. */
   evaluate(bundle: Bundle, options: EvaluationOptions): Promise<LibraryResults> {
-    return this.evaluator.evaluateLibraries(bundle, { orderId: options.orderId, nonPreferred: options.nonPreferred, evaluationDate: options.date });
+    return this.evaluator.evaluateLibraries(bundle, { orderId: options.orderId, nonPreferred: options.nonPreferred, evaluationDate: options.date, answers: options.answers });
   }
 }
 

@@ -4,6 +4,8 @@ import type { Parameters, ParametersParameter } from 'fhir/r4';
 export interface DeterminationCriterion {
   code: string;
   title: string;
+  /** What the guideline asks for this criterion. */
+  description: string;
   status: string;
   reason: string;
   evidence: string[];
@@ -17,7 +19,7 @@ export interface PendReasonView {
 
 export interface Determination {
   decision: string;
-  /** Why the request is pended for a clinical reviewer (empty when approved). */
+  /** Why the request is pended for a clinical reviewer (empty when approved, or from a payer that sends none). */
   pendReasons: PendReasonView[];
   indication: string | null;
   requestType: string | null;
@@ -50,6 +52,7 @@ export function readDetermination(p: Parameters): Determination {
     criteria: (p.parameter ?? []).filter((x) => x.name === 'criterion').map((c) => ({
       code: part(c, 'code')?.valueCoding?.code ?? '',
       title: part(c, 'code')?.valueCoding?.display ?? part(c, 'code')?.valueCoding?.code ?? '',
+      description: part(c, 'description')?.valueString ?? '',
       status: part(c, 'status')?.valueCode ?? 'unknown',
       reason: part(c, 'reason')?.valueString ?? '',
       evidence: (c.part ?? []).filter((x) => x.name === 'evidence').map((x) => x.valueReference?.reference ?? '').filter(Boolean),

@@ -4,7 +4,7 @@
  * typed answers are kept.
  */
 export type Party = 'ehr' | 'payer' | 'app';
-export type FailureKind = 'unreachable' | 'expired' | 'forbidden' | 'rejected' | 'invalid';
+export type FailureKind = 'unreachable' | 'expired' | 'launch-expired' | 'forbidden' | 'rejected' | 'invalid';
 
 export class AppError extends Error {
   override readonly name = 'AppError';
@@ -29,7 +29,8 @@ export function userMessage(e: unknown): string {
   if (e.party === 'payer') {
     switch (e.kind) {
       case 'unreachable': return `The payer's prior-authorization service could not be reached (${e.message}). Try again in a moment. ${KEPT}`;
-      case 'expired': return `The payer did not accept the app's access token (${e.message}). Try again; if it persists, the app's payer registration needs attention. ${KEPT}`;
+      case 'expired': return `The plan did not accept this app's session (${e.message}). Try again; if it persists, launch the documentation again from the EHR. ${KEPT}`;
+      case 'launch-expired': return `Your session with the plan has ended (${e.message}). Launch the documentation again from the EHR; your unsaved answers will be restored there. ${KEPT}`;
       case 'forbidden': return `The payer refused the request: ${e.message}. ${KEPT}`;
       default: return `The payer answered with an error: ${e.message}. ${KEPT}`;
     }

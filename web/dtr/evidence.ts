@@ -1,7 +1,8 @@
 /**
- * What the app shows beside a prepopulated answer: the CQL expression that filled it, the policy
- * criterion the item belongs to (by the item's criterion code) with its status and reason, and the
- * record entries the CQL cites as evidence, summarized. Also the population problems per item.
+ * What the app shows beside a prepopulated answer: the policy criterion the item belongs to (by the
+ * item's criterion code) with its status and reason, the record entries the CQL cites as evidence,
+ * each by its display text and date, and (under "details") the CQL expression that filled it. Also
+ * the population problems per item.
  * Pure functions over FHIR JSON.
  */
 import type { Bundle, CodeableConcept, FhirResource, OperationOutcome, Questionnaire, QuestionnaireItem } from 'fhir/r4';
@@ -15,13 +16,26 @@ export interface ItemInfo {
   criteria: string[];
 }
 
+/** A record entry as a person reads it: what it is, and when. */
+export interface RecordEntry {
+  /** 'Condition/123' */
+  reference: string;
+  /** Display text ('Rheumatoid arthritis (M05.79), active'); the reference itself when the entry is not in the record. */
+  text: string;
+  /** Its clinical date (YYYY-MM-DD), when it has one. */
+  date: string | null;
+  /** Whether the app has the resource (so that it can be opened). */
+  found: boolean;
+}
+
 export interface Evidence {
   linkId: string;
   itemText: string;
+  /** The CQL expression that filled the item (shown only under "details"). */
   expression: string;
   criteria: CriterionResult[];
-  /** Each cited record entry: its reference and a one-line summary. */
-  records: { reference: string; summary: string }[];
+  /** Each cited record entry. */
+  records: RecordEntry[];
 }
 
 export interface ItemProblem {
@@ -51,26 +65,55 @@ function concept(c: CodeableConcept | undefined): string {
   return c.text ?? (coding ? `${coding.display ?? ''}${coding.code ? ` (${coding.code})` : ''}`.trim() : '');
 }
 
-/** A one-line, human summary of a record entry. */
-export function summarize(r: FhirResource): string {
+/** A record entry's clinical date (YYYY-MM-DD), or null. */
+export function recordDate(r: FhirResource): string | null {
   const x = r as unknown as Record<string, unknown>;
-  const when = (x.effectiveDateTime ?? x.authoredOn ?? x.whenHandedOver ?? x.recordedDate ?? x.onsetDateTime ?? (x.effectivePeriod as { start?: string } | undefined)?.start) as string | undefined;
-  const date = when ? `, ${String(when).slice(0, 10)}` : '';
+  const when = (x.effectiveDateTime ?? x.authoredOn ?? x.whenHandedOver ?? x.recordedDate ?? x.onsetDateTime ?? x.issued ?? x.dateAsserted
+    ?? (x.effectivePeriod as { start?: string } | undefined)?.start ?? (x.period as { start?: string } | undefined)?.start) as string | undefined;
+  return typeof when === 'string' ? when.slice(0, 10) : null;
+}
+
+function medication(r: { medicationCodeableConcept?: CodeableConcept; medicationReference?: { display?: string; reference?: string } }): string {
+  return concept(r.medicationCodeableConcept) || r.medicationReference?.display || r.medicationReference?.reference || 'medication';
+}
+
+/** What a record entry is, in words (no date: see recordDate). */
+export function describe(r: FhirResource): string {
   switch (r.resourceType) {
-    case 'Condition': return `Condition: ${concept(r.code)}${r.clinicalStatus ? ` [${concept(r.clinicalStatus)}]` : ''}${date}`;
-    case 'Observation': {
-      const v = r.valueQuantity ? ` = ${r.valueQuantity.value} ${r.valueQuantity.unit ?? r.valueQuantity.code ?? ''}` : r.valueCodeableConcept ? ` = ${concept(r.valueCodeableConcept)}` : r.valueString ? ` = ${r.valueString}` : '';
-      return `Observation: ${concept(r.code)}${v.trimEnd()}${date}`;
+    case 'Condition': {
+      const status = r.clinicalStatus?.text ?? r.clinicalStatus?.coding?.[0]?.display ?? r.clinicalStatus?.coding?.[0]?.code;
+      return `${concept(r.code) || 'Condition'}${status ? `, ${status}` : ''}`;
     }
-    case 'MedicationRequest': return `Medication order: ${concept(r.medicationCodeableConcept) || r.medicationReference?.display || r.medicationReference?.reference || ''} [${r.status}]${date}`;
-    case 'MedicationStatement': return `Medication statement: ${concept(r.medicationCodeableConcept) || r.medicationReference?.reference || ''} [${r.status}]${date}`;
-    case 'MedicationDispense': return `Medication fill: ${concept(r.medicationCodeableConcept) || r.medicationReference?.reference || ''}${r.daysSupply?.value ? `, ${r.daysSupply.value} days` : ''}${date}`;
-    case 'AllergyIntolerance': return `Allergy: ${concept(r.code)}${date}`;
+    case 'Observation': {
+      // UCUM annotations ({score}) are not units a person reads.
+      const rawUnit = r.valueQuantity?.unit ?? r.valueQuantity?.code ?? '';
+      const unit = rawUnit.startsWith('{') ? '' : rawUnit;
+      const v = r.valueQuantity ? ` ${r.valueQuantity.value}${unit ? ` ${unit}` : ''}` : r.valueCodeableConcept ? ` ${concept(r.valueCodeableConcept)}` : r.valueString ? ` ${r.valueString}` : r.valueBoolean !== undefined ? ` ${r.valueBoolean ? 'yes' : 'no'}` : '';
+      return `${concept(r.code) || 'Observation'}:${v}`.replace(/:$/, '').trimEnd();
+    }
+    case 'MedicationRequest': return `${r.status === 'draft' ? 'Draft order' : 'Medication order'}: ${medication(r)} (${r.status})`;
+    case 'MedicationStatement': return `Medication taken: ${medication(r)} (${r.status})`;
+    case 'MedicationDispense': return `Medication filled: ${medication(r)}${r.daysSupply?.value ? `, ${r.daysSupply.value} days` : ''}`;
+    case 'MedicationAdministration': return `Medication given: ${medication(r)}`;
+    case 'AllergyIntolerance': return `Allergy: ${concept(r.code) || 'unspecified'}`;
+    case 'Procedure': return `Procedure: ${concept(r.code) || 'unspecified'}`;
+    case 'Immunization': return `Immunization: ${concept(r.vaccineCode) || 'unspecified'}`;
     case 'PractitionerRole': return `Prescriber role: ${(r.specialty ?? []).map(concept).join(', ') || 'no specialty'}`;
-    case 'Coverage': return `Coverage: ${(r.class ?? []).map((c) => c.name ?? c.value).join(', ') || concept(r.type)} [${r.status}]`;
-    case 'Patient': return `Patient: born ${r.birthDate ?? 'unknown'}`;
+    case 'Coverage': return `Coverage: ${(r.class ?? []).map((c) => c.name ?? c.value).join(', ') || concept(r.type) || 'plan'} (${r.status})`;
+    case 'Patient': return `Patient, born ${r.birthDate ?? 'on an unknown date'}`;
     default: return r.resourceType;
   }
+}
+
+/** A record entry for display, looked up in the record by its reference. */
+export function recordEntry(reference: string, resources: Map<string, FhirResource>): RecordEntry {
+  const r = resources.get(reference);
+  return r ? { reference, text: describe(r), date: recordDate(r), found: true } : { reference, text: reference, date: null, found: false };
+}
+
+/** The record's resources by 'Type/id'. */
+export function recordIndex(bundle: Bundle): Map<string, FhirResource> {
+  return new Map((bundle.entry ?? []).map((e) => e.resource).filter((r): r is FhirResource => Boolean(r)).map((r) => [`${r.resourceType}/${r.id}`, r] as const));
 }
 
 export function evidenceFor(args: {
@@ -80,7 +123,7 @@ export function evidenceFor(args: {
   bundle: Bundle;
 }): Map<string, Evidence> {
   const items = itemIndex(args.questionnaire);
-  const resources = new Map<string, FhirResource>((args.bundle.entry ?? []).map((e) => e.resource).filter((r): r is FhirResource => Boolean(r)).map((r) => [`${r.resourceType}/${r.id}`, r] as const));
+  const resources = recordIndex(args.bundle);
   const out = new Map<string, Evidence>();
   for (const [linkId, expression] of Object.entries(args.populated)) {
     const info = items.get(linkId);
@@ -91,7 +134,7 @@ export function evidenceFor(args: {
       itemText: info?.text ?? linkId,
       expression,
       criteria,
-      records: refs.map((reference) => ({ reference, summary: resources.has(reference) ? summarize(resources.get(reference)!) : reference })),
+      records: refs.map((reference) => recordEntry(reference, resources)),
     });
   }
   return out;

@@ -1,9 +1,10 @@
 /**
  * The form, rendered by LHC-Forms (the lforms npm package's web component, served from
  * /dtr/vendor/lforms): load a Questionnaire with a response, read the response back, hear about
- * edits, and mark each item with where its answer came from (LHC-Forms renders every item as
- * <lhc-item id="item-{linkId}/..."> ; the marks are re-applied after each change, since
- * LHC-Forms re-renders items as enableWhen shows and hides them).
+ * edits, mark each item with where its answer came from and whether the plan still needs it, and
+ * make it read-only once submitted. LHC-Forms renders every item it shows as
+ * <lhc-item id="item-{linkId}/..."> (items disabled by enableWhen are not rendered); the marks are
+ * re-applied after each change, since LHC-Forms re-renders items as enableWhen shows and hides them.
  */
 import type { Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import type { OriginSource } from './origin';
@@ -29,9 +30,14 @@ export async function lformsUtil(timeoutMs = 20_000): Promise<LFormsUtil> {
   return window.LForms.Util;
 }
 
+function linkIdOf(el: HTMLElement): string {
+  return el.id.slice('item-'.length).replace(/(\/\d+)+$/, '');
+}
+
 export class FormView {
   private util: LFormsUtil | null = null;
   private marks = new Map<string, ItemMark>();
+  private needed = new Map<string, string>();
   private onSelect: ((linkId: string) => void) | null = null;
 
   constructor(private readonly container: HTMLElement) {}
@@ -50,9 +56,30 @@ export class FormView {
     return this.util.getFormFHIRData('QuestionnaireResponse', 'R4', this.container);
   }
 
-  /** Validation messages (required items...), empty when the form can be submitted. */
+  /** Values LHC-Forms cannot accept (a number field holding text...), empty when every value is well-formed. */
   problems(): string[] {
     return this.util?.checkValidity(this.container) ?? [];
+  }
+
+  /** The linkIds of the items on screen (the ones enableWhen leaves enabled). */
+  shown(): Set<string> {
+    return new Set(Array.from(this.container.querySelectorAll<HTMLElement>('lhc-item[id^="item-"]')).map(linkIdOf));
+  }
+
+  /** Scrolls to an item and focuses its first input. */
+  goTo(linkId: string): void {
+    const el = this.container.querySelector<HTMLElement>(`lhc-item[data-link-id="${CSS.escape(linkId)}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.querySelector<HTMLElement>('input, textarea, select')?.focus({ preventScroll: true });
+  }
+
+  /** No more changes: every field read-only (LHC-Forms' readonlyMode), as after submission. */
+  setReadOnly(): void {
+    const element = this.container.querySelector('wc-lhc-form') as (HTMLElement & { options?: Record<string, unknown> }) | null;
+    if (element) element.options = { ...(element.options ?? {}), readonlyMode: true };
+    this.container.classList.add('read-only');
+    this.container.setAttribute('aria-readonly', 'true');
   }
 
   /** Calls `listener` (debounced) after the clinician changes anything. */
@@ -79,16 +106,36 @@ export class FormView {
     this.applyMarks();
   }
 
+  /** Items the plan still needs answered: linkId -> why (shown on hover). */
+  setNeeded(needed: Map<string, string>): void {
+    this.needed = needed;
+    this.applyMarks();
+  }
+
   private applyMarks(): void {
     for (const el of Array.from(this.container.querySelectorAll<HTMLElement>('lhc-item[id^="item-"]'))) {
-      const linkId = el.id.slice('item-'.length).replace(/(\/\d+)+$/, '');
+      const linkId = linkIdOf(el);
       const own = <T extends Element>(selector: string) => Array.from(el.querySelectorAll<T & HTMLElement>(selector)).find((x) => x.closest('lhc-item') === el);
       const mark = this.marks.get(linkId);
       const label = own<HTMLElement>('.lhc-de-label');
-      const existing = own<HTMLButtonElement>('.dtr-origin');
       el.dataset.linkId = linkId;
       for (const s of ['auto', 'override', 'manual', 'problem']) el.classList.toggle(`dtr-origin-${s}`, mark?.source === s);
       el.classList.toggle('dtr-has-problem', Boolean(mark?.problem));
+      const need = this.needed.get(linkId);
+      el.classList.toggle('dtr-needed', need !== undefined);
+
+      const existingNeed = own<HTMLElement>('.dtr-needed-mark');
+      if (need === undefined || !label) existingNeed?.remove();
+      else {
+        const badge = existingNeed ?? document.createElement('span');
+        badge.className = 'dtr-needed-mark';
+        badge.textContent = 'Needed';
+        badge.title = need;
+        badge.dataset.linkId = linkId;
+        if (!existingNeed) label.append(badge);
+      }
+
+      const existing = own<HTMLButtonElement>('.dtr-origin');
       if (!mark || !label) {
         existing?.remove();
         continue;

@@ -6,6 +6,9 @@ import type { OperationOutcome } from 'fhir/r4';
 import { AppError, type Party } from './errors';
 
 function diagnostics(body: unknown): string | null {
+  // OAuth-style errors (the session route): { error, error_description }.
+  const oauth = body as { error?: unknown; error_description?: unknown } | null;
+  if (typeof oauth?.error_description === 'string') return oauth.error_description;
   const oo = body as OperationOutcome | undefined;
   if (oo?.resourceType !== 'OperationOutcome') return null;
   const text = (oo.issue ?? []).map((i) => i.diagnostics ?? i.details?.text ?? i.code).filter(Boolean).join('; ');

@@ -3,10 +3,11 @@
  * rendering adjustments (the saved response is unaffected):
  * - the CQL initialExpressions, launch contexts and libraries are left out: this app runs the CQL
  *   itself (LHC-Forms evaluates FHIRPath only, and would try to load launch context data);
- * - `!=` on a coded answer becomes `=` on every other answer option (enableBehavior any): LHC-Forms
- *   38 stops responding when a `!=` condition sits inside a group that has its own enableWhen;
  * - short answer lists get radio buttons (check boxes when repeating) unless the Questionnaire
- *   chooses a control, so every option is visible at once.
+ *   chooses a control, so every option is visible at once;
+ * - a group without conditions whose items all share one (every item enabled only on an initial
+ *   request, say) takes that shared condition, so its heading is not shown empty when none applies.
+ *   This changes nothing about what is asked: with the condition false every item is disabled anyway.
  */
 import type { Questionnaire, QuestionnaireItem } from 'fhir/r4';
 import { DTR } from '../../src/constants';
@@ -15,38 +16,34 @@ const ITEM_CONTROL = 'http://hl7.org/fhir/StructureDefinition/questionnaire-item
 const RUN_BY_THE_APP = new Set<string>([DTR.initialExpression, DTR.launchContext, DTR.cqfLibrary]);
 const SHORT_LIST = 8;
 
-function index(items: QuestionnaireItem[] | undefined, out = new Map<string, QuestionnaireItem>()): Map<string, QuestionnaireItem> {
-  for (const item of items ?? []) {
-    out.set(item.linkId, item);
-    index(item.item, out);
-  }
-  return out;
+type EnableWhen = NonNullable<QuestionnaireItem['enableWhen']>[number];
+
+/** The conditions every item of the list requires (all of them, 'all' behaviour), or none. */
+function sharedConditions(items: QuestionnaireItem[]): EnableWhen[] {
+  const required = (i: QuestionnaireItem): EnableWhen[] =>
+    i.enableWhen?.length && (i.enableBehavior !== 'any' || i.enableWhen.length === 1) ? i.enableWhen : [];
+  const [first, ...rest] = items.map(required);
+  return (first ?? []).filter((c) => rest.every((conditions) => conditions.some((d) => JSON.stringify(d) === JSON.stringify(c))));
 }
 
-function adjust(item: QuestionnaireItem, byLinkId: Map<string, QuestionnaireItem>): QuestionnaireItem {
+function adjust(item: QuestionnaireItem): QuestionnaireItem {
   const out: QuestionnaireItem = {
     ...item,
     extension: (item.extension ?? []).filter((e) => !RUN_BY_THE_APP.has(e.url)),
-    ...(item.item ? { item: item.item.map((i) => adjust(i, byLinkId)) } : {}),
+    ...(item.item ? { item: item.item.map(adjust) } : {}),
   };
-  const conditions = item.enableWhen ?? [];
-  if (conditions.length === 1 && conditions[0].operator === '!=' && conditions[0].answerCoding) {
-    const c = conditions[0];
-    const options = (byLinkId.get(c.question)?.answerOption ?? []).map((o) => o.valueCoding).filter((v) => v && v.code !== c.answerCoding!.code);
-    if (options.length) {
-      out.enableWhen = options.map((answerCoding) => ({ question: c.question, operator: '=', answerCoding }));
-      out.enableBehavior = 'any';
-    }
-  }
   const hasControl = (out.extension ?? []).some((e) => e.url === ITEM_CONTROL);
   if ((item.type === 'choice' || item.type === 'open-choice') && !hasControl && (item.answerOption?.length ?? 0) <= SHORT_LIST) {
     const code = item.repeats ? 'check-box' : 'radio-button';
     out.extension = [...(out.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/questionnaire-item-control', code }] } }];
   }
+  if (item.type === 'group' && !item.enableWhen?.length && out.item?.length) {
+    const shared = sharedConditions(out.item);
+    if (shared.length) Object.assign(out, { enableWhen: shared, ...(shared.length > 1 ? { enableBehavior: 'all' } : {}) });
+  }
   return out;
 }
 
 export function forRendering(q: Questionnaire): Questionnaire {
-  const byLinkId = index(q.item);
-  return { ...q, extension: (q.extension ?? []).filter((e) => !RUN_BY_THE_APP.has(e.url)), item: (q.item ?? []).map((i) => adjust(i, byLinkId)) };
+  return { ...q, extension: (q.extension ?? []).filter((e) => !RUN_BY_THE_APP.has(e.url)), item: (q.item ?? []).map(adjust) };
 }

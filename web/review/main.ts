@@ -8,7 +8,7 @@
 import type { FhirResource } from 'fhir/r4';
 import type { CaseView, QueueLine } from '../../src/pas/view-types';
 import { h, replace } from '../dtr/dom';
-import { summarize } from '../dtr/evidence';
+import { describe, recordDate } from '../dtr/evidence';
 
 const API = '/review/api';
 
@@ -82,7 +82,9 @@ function facts(pairs: [string, string | Node][]): HTMLElement {
 function criteriaTable(c: CaseView): HTMLElement {
   const summary = (ref: string) => {
     const r = c.evidence[ref] as FhirResource | undefined;
-    return r ? `${ref}: ${summarize(r)}` : ref;
+    if (!r) return ref;
+    const date = recordDate(r);
+    return `${ref}: ${describe(r)}${date ? `, ${date}` : ''}`;
   };
   return h('table', { 'data-testid': 'criteria' },
     h('thead', {}, h('tr', {}, h('th', {}, 'Criterion'), h('th', {}, 'Status'), h('th', {}, 'Reason and evidence'))),
