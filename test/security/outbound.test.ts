@@ -74,15 +74,17 @@ describe('SSRF guard', () => {
       } else if (req.url === '/big') {
         res.writeHead(200);
         res.end('x'.repeat(5000));
-      } else setTimeout(() => res.end('late'), 2000).unref();
+      } else setTimeout(() => res.end('late'), 30_000).unref();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const opts = { headers: {}, timeoutMs: 300, maxBytes: 1000, policy: dev, allowedOrigins: null };
+    // A generous time limit where the answer is not about time (a loaded machine must not turn 'too big' into 'timed
+    // out'); a short one against a server that answers far later.
+    const opts = { headers: {}, timeoutMs: 10_000, maxBytes: 1000, policy: dev, allowedOrigins: null };
     try {
       expect((await guardedGet(new URL(`${base}/redirect`), opts)).status).toBe(302);
       await expect(guardedGet(new URL(`${base}/big`), opts)).rejects.toThrow(/over 1000 bytes/);
-      await expect(guardedGet(new URL(`${base}/slow`), opts)).rejects.toThrow(/timed out/);
+      await expect(guardedGet(new URL(`${base}/slow`), { ...opts, timeoutMs: 300 })).rejects.toThrow(/timed out/);
     } finally {
       server.closeAllConnections();
       server.close();
