@@ -19,11 +19,12 @@ import { ADAPTIVE_SUFFIX } from '../dtr/adaptive';
 import type { DtrAppConfig } from '../dtr/app-config';
 import { fhirOutcome } from './errors';
 import { WEB_DIST_DIR } from '../paths';
-import { openSession, SessionError } from '../security/dtr-session';
+import { openSession } from '../security/dtr-session';
 import type { ClientRegistry } from '../security/registry';
 import type { SmartAuthServer } from '../security/smart';
 import { isPublic, principalOf, scopes } from './auth';
 import type { Routes } from './route';
+import { answerOAuth } from './smart';
 import { builtPages, contentSecurityPolicy } from './web';
 
 export const SESSION_PATH = '/dtr/session';
@@ -80,16 +81,10 @@ export function registerDtrAppRoutes(routes: Routes, deps: DtrAppDeps): void {
 
   // The launch authenticates itself: its id_token (checked against the EHR's registered keys) and its access token (checked by the EHR).
   routes.route('POST', SESSION_PATH, { access: isPublic('opens a DTR app session: the caller proves a SMART launch (id_token, confirmed by the EHR)'), body: 'json', fhir: false }, async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    try {
-      res.json(await openSession(req.body, {
-        registry: deps.registry, smart: deps.smart, clock: deps.clock, clockSkewSeconds: config.clockSkewSeconds, policy: config,
-        ttlSeconds: config.dtrSessionTtlSeconds, timeoutMs: config.fhirTimeoutMs,
-      }));
-    } catch (e) {
-      if (!(e instanceof SessionError)) throw e;
-      res.status(e.status).json({ error: e.error, error_description: e.message });
-    }
+    await answerOAuth(res, () => openSession(req.body, {
+      registry: deps.registry, smart: deps.smart, clock: deps.clock, clockSkewSeconds: config.clockSkewSeconds, policy: config,
+      ttlSeconds: config.dtrSessionTtlSeconds, timeoutMs: config.fhirTimeoutMs,
+    }));
   });
 
   routes.route('GET', RECORDED_ORDER_PATH, { access: scopes(RECORDED_ORDER_SCOPE), fhir: true }, async (req, res) => {

@@ -1,5 +1,5 @@
 /** SMART configuration and the token endpoint (Backend Services). */
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { OAuthError, type SmartAuthServer } from '../security/smart';
 import { isPublic } from './auth';
 import type { Routes } from './route';
@@ -13,15 +13,17 @@ export function registerSmartRoutes(routes: Routes, smart: SmartAuthServer): voi
   routes.route('GET', '/fhir/.well-known/smart-configuration', discovery, configuration);
   // The client authenticates in the form (private_key_jwt assertion), checked by smart.token.
   routes.route('POST', '/auth/token', { access: isPublic('token endpoint: the client authenticates with its signed assertion'), body: 'form', fhir: false }, async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    try {
-      res.json(await smart.token((req.body ?? {}) as Record<string, unknown>));
-    } catch (e) {
-      if (e instanceof OAuthError) {
-        res.status(e.status).json({ error: e.error, error_description: e.message });
-        return;
-      }
-      throw e;
-    }
+    await answerOAuth(res, () => smart.token((req.body ?? {}) as Record<string, unknown>));
   });
+}
+
+/** Answers a token-issuing call: its result, or its OAuthError as RFC 6749 `error` JSON; anything else is thrown on (a 500). */
+export async function answerOAuth(res: Response, issue: () => Promise<unknown>): Promise<void> {
+  res.setHeader('Cache-Control', 'no-store');
+  try {
+    res.json(await issue());
+  } catch (e) {
+    if (!(e instanceof OAuthError)) throw e;
+    res.status(e.status).json({ error: e.error, error_description: e.message });
+  }
 }

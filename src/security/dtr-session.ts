@@ -19,21 +19,14 @@
  *    holds it in memory; when it expires the app opens a new session with the same launch, and after
  *    the id_token expires the clinician launches again from the EHR.
  *
- * Failures are SessionErrors with the status to answer and a reason a person can act on.
+ * Failures are OAuthErrors (the token endpoint's) with the status to answer and a reason a person can act on.
  */
 import { decodeJwt, jwtVerify } from 'jose';
 import type { Patient } from 'fhir/r4';
 import { epochSeconds, type Clock } from '../core/clock';
 import { guardedGet, type OutboundPolicy } from './outbound';
 import type { ClientRegistry, DtrAppEhr } from './registry';
-import type { SessionBinding, SmartAuthServer } from './smart';
-
-export class SessionError extends Error {
-  override readonly name = 'SessionError';
-  constructor(readonly status: number, readonly error: string, message: string) {
-    super(message);
-  }
-}
+import { OAuthError, type SessionBinding, type SmartAuthServer } from './smart';
 
 export interface SessionDeps {
   registry: ClientRegistry;
@@ -65,7 +58,7 @@ export function sessionClientId(ehr: DtrAppEhr): string {
 
 function field(body: Record<string, unknown>, name: string): string {
   const v = body[name];
-  if (typeof v !== 'string' || !v.trim()) throw new SessionError(400, 'invalid_request', `"${name}" is required (a string)`);
+  if (typeof v !== 'string' || !v.trim()) throw new OAuthError(400, 'invalid_request', `"${name}" is required (a string)`);
   return v.trim();
 }
 
@@ -85,14 +78,14 @@ async function verifyIdToken(idToken: string, ehr: DtrAppEhr, deps: SessionDeps)
     return { exp: Number(payload.exp), user: relativeUser(payload.fhirUser) };
   } catch (e) {
     const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
-    throw new SessionError(401, expired ? 'expired_launch' : 'invalid_launch',
+    throw new OAuthError(401, expired ? 'expired_launch' : 'invalid_launch',
       expired ? 'the EHR launch has expired (its id_token): launch the app again from the EHR' : `the EHR's id_token was refused: ${(e as Error).message}`);
   }
 }
 
 /** Reads Patient/{patient} from the EHR with the launch's access token: the EHR confirms the launch may see that patient. */
 async function confirmPatient(ehr: DtrAppEhr, accessToken: string, patient: string, deps: SessionDeps): Promise<void> {
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new SessionError(400, 'invalid_request', '"patient" must be a FHIR id');
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new OAuthError(400, 'invalid_request', '"patient" must be a FHIR id');
   const url = new URL(`${ehr.fhirBase}/Patient/${encodeURIComponent(patient)}`);
   let res;
   try {
@@ -101,22 +94,22 @@ async function confirmPatient(ehr: DtrAppEhr, accessToken: string, patient: stri
       timeoutMs: deps.timeoutMs, maxBytes: 1024 * 1024, policy: deps.policy, allowedOrigins: [new URL(ehr.fhirBase).origin],
     });
   } catch {
-    throw new SessionError(502, 'ehr_unreachable', 'the EHR could not be reached to confirm the launch; try again');
+    throw new OAuthError(502, 'ehr_unreachable', 'the EHR could not be reached to confirm the launch; try again');
   }
-  if (res.status === 401 || res.status === 403) throw new SessionError(403, 'launch_not_confirmed', `the EHR did not accept the launch's access token for Patient/${patient} (HTTP ${res.status})`);
-  if (res.status !== 200) throw new SessionError(403, 'launch_not_confirmed', `the EHR answered HTTP ${res.status} for Patient/${patient}`);
+  if (res.status === 401 || res.status === 403) throw new OAuthError(403, 'launch_not_confirmed', `the EHR did not accept the launch's access token for Patient/${patient} (HTTP ${res.status})`);
+  if (res.status !== 200) throw new OAuthError(403, 'launch_not_confirmed', `the EHR answered HTTP ${res.status} for Patient/${patient}`);
   let body: Patient | undefined;
   try {
     body = JSON.parse(res.body) as Patient;
   } catch {
     body = undefined;
   }
-  if (body?.resourceType !== 'Patient' || body.id !== patient) throw new SessionError(403, 'launch_not_confirmed', `the EHR did not return Patient/${patient}`);
+  if (body?.resourceType !== 'Patient' || body.id !== patient) throw new OAuthError(403, 'launch_not_confirmed', `the EHR did not return Patient/${patient}`);
 }
 
 /** Opens a session for a verified launch; see the module comment. */
 export async function openSession(input: unknown, deps: SessionDeps): Promise<SessionAnswer> {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new SessionError(400, 'invalid_request', 'the body must be a JSON object with id_token, access_token, fhirBase and patient');
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new OAuthError(400, 'invalid_request', 'the body must be a JSON object with id_token, access_token, fhirBase and patient');
   const body = input as Record<string, unknown>;
   const idToken = field(body, 'id_token');
   const accessToken = field(body, 'access_token');
@@ -124,18 +117,18 @@ export async function openSession(input: unknown, deps: SessionDeps): Promise<Se
   const patient = field(body, 'patient');
   const ehr = deps.registry.dtrAppEhr(fhirBase);
   if (!ehr) {
-    throw new SessionError(403, 'unregistered_ehr', `the EHR at ${fhirBase} is not registered for this DTR app: the plan registers each EHR's FHIR base, id_token issuer and keys (dtrAppEhrs)`);
+    throw new OAuthError(403, 'unregistered_ehr', `the EHR at ${fhirBase} is not registered for this DTR app: the plan registers each EHR's FHIR base, id_token issuer and keys (dtrAppEhrs)`);
   }
   // Cheap checks before any key is fetched or the EHR is called.
   try {
     decodeJwt(idToken);
   } catch {
-    throw new SessionError(400, 'invalid_request', 'id_token is not a JWT');
+    throw new OAuthError(400, 'invalid_request', 'id_token is not a JWT');
   }
   const { exp, user } = await verifyIdToken(idToken, ehr, deps);
   await confirmPatient(ehr, accessToken, patient, deps);
   const binding: SessionBinding = { ehr: ehr.fhirBase, patient, user };
   const { accessToken: token, expiresIn } = await deps.smart.issueSessionToken({ clientId: sessionClientId(ehr), scopes: ehr.scopes, binding, expiresAt: exp, ttlSeconds: deps.ttlSeconds });
-  if (expiresIn <= 0) throw new SessionError(401, 'expired_launch', 'the EHR launch has expired: launch the app again from the EHR');
+  if (expiresIn <= 0) throw new OAuthError(401, 'expired_launch', 'the EHR launch has expired: launch the app again from the EHR');
   return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: ehr.scopes.join(' '), patient, fhirUser: user };
 }
