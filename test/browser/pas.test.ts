@@ -14,6 +14,7 @@ import type { Bundle, ClaimResponse } from 'fhir/r4';
 import type { Page } from 'playwright-core';
 import { PAS } from '../../src/constants';
 import { inquireOperation, submitOperation } from '../../src/pas/operations';
+import { applyReviewerAction, type ReviewerAction } from '../../src/pas/review';
 import { hashPassword } from '../../src/pas/reviewers';
 import type { Principal } from '../../src/security/principal';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
@@ -202,5 +203,47 @@ test('opened again from the EHR, the app shows the pended request for the order;
     await expect(fourth.locator('#authorization[data-status="unchecked"] [data-testid=authorization-earlier]').textContent()).resolves.toContain('could not check with the plan for an earlier request for this order: HTTP 503: the plan is down for maintenance. You can still document and submit.');
     await expect(fourth.locator('#submit').isEnabled()).resolves.toBe(true);
     await fourth.close();
+  });
+});
+
+test('the reviewer asks for more information: opened again, the app shows what was asked; decided while the clinician documents, the update is refused, the decision shown, and Submit then sends a new request', async () => {
+  await journey(h, 'pas-resume-decided-meanwhile', async (context) => {
+    const requests = async (patient: string) => (await h.services.pas.queue()).filter((r) => r.patientRef === `Patient/${patient}`);
+    const reviewer = { id: 'dr-park', name: 'Dr. Lee Park, MD', npi: '1234567893', specialty: null };
+    const decide = async (id: string, action: ReviewerAction) => {
+      const request = (await h.services.pas.byId(id, { all: true }))!;
+      const { update, decision } = applyReviewerAction(request, action, reviewer, new Date().toISOString());
+      await h.services.pas.decide(request.id, request.version, update, decision);
+    };
+    const ehr = await openSandbox(context, h.base);
+    await signOrder(ehr, 'ra-hcq', { prefetch: false });
+    const first = (await launchFromCard(context, ehr)).app;
+    await answerBoolean(first, 'no-active-infection', true);
+    expect(await submit(first)).toMatchObject({ decision: 'pended' });
+    await first.close();
+    const [pended] = await requests('ra-hcq');
+    await decide(pended.id, { action: 'request-info', text: 'Send the hydroxychloroquine trial dates and the reason it was stopped.' });
+
+    const second = (await launchFromCard(context, ehr)).app;
+    expect(await second.locator('body').getAttribute('data-earlier')).toBe('replaces');
+    await expect(second.locator('[data-testid=authorization-notes]').textContent()).resolves.toContain('More information requested by the plan\'s clinical reviewer Dr. Lee Park, MD: Send the hydroxychloroquine trial dates');
+    await answerBoolean(second, 'no-hypersensitivity', true);
+    // Meanwhile the reviewer decides the request after all.
+    await decide(pended.id, { action: 'deny', reasonCode: 'documentation', letter: 'The documentation of the hydroxychloroquine trial was not sent within the time allowed.' });
+    await second.click('#submit');
+    await second.waitForSelector('[data-testid=unanswered], [data-testid=error]', { timeout: 30_000 });
+    if (await second.locator('[data-testid=unanswered]').count()) await second.click('[data-testid=submit-anyway]');
+    await second.waitForSelector('[data-testid=error]:has-text("decided or closed at the plan")', { timeout: 30_000 });
+    await second.waitForSelector('#authorization[data-status="denied"] [data-testid=authorization-earlier][data-earlier="information"]', { timeout: 20_000 });
+    await expect(second.locator('#actions').isHidden()).resolves.toBe(false);
+    // Submit again: a new request, which leaves the decided one as it is.
+    const again = await submit(second);
+    expect(again.decision).toBe('pended');
+    await expect(second.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('PENDED FOR REVIEW');
+    expect(await second.locator('[data-testid=authorization-replaced]').count()).toBe(0);
+    await expect(h.services.pas.byId(pended.id, { all: true })).resolves.toMatchObject({ status: 'denied', replacedBy: null });
+    const open = await requests('ra-hcq');
+    expect(open.map((r) => [r.status, r.replaces])).toEqual([['pended', null]]);
+    await second.close();
   });
 });

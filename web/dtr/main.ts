@@ -270,7 +270,17 @@ async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<v
     ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
     prescriber: await prescriber(s), now: nowIso(clock),
   });
-  const answer = readAuthorization(await s.payer.submitClaim(request));
+  let answered: Bundle;
+  try {
+    answered = await s.payer.submitClaim(request);
+  } catch (e) {
+    // The request this one replaces was decided (or replaced) at the plan meanwhile: the plan refuses to replace it.
+    // Show its decision; the next Submit then sends a new request.
+    if (!replaces || !(e instanceof AppError) || !(e.status === 409 || (e.status === 422 && e.message.includes('Claim.related')))) throw e;
+    await onRefresh(s);
+    throw new AppError('payer', 'rejected', `the earlier request for this order was decided or closed at the plan before this submission reached it (${e.message}); its current answer is shown below. Submit again to send this documentation as a new request`, e.status);
+  }
+  const answer = readAuthorization(answered);
   s.pas = { identifier, documented, request, answer, earlier: false, replaced: replaces?.value ?? (same ? s.pas!.replaced : null) };
   showAuthorization(s);
 }
