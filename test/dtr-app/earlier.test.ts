@@ -137,7 +137,7 @@ describe('picking from the inquiry Bundle', () => {
     ['a Bundle without entries', { resourceType: 'Bundle', type: 'collection' }],
     ['the inquiry response naming only the patient (nothing matched)', { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', id: 'p' } }] }],
     ['entries without resources, and junk', { resourceType: 'Bundle', type: 'collection', entry: [{}, null, { resource: 'x' }] }],
-    ['a ClaimResponse without a requested service (a plan that does not echo it)', bundle({ ...pended('y', '2026-11-02T10:00:00Z'), item: [{ itemSequence: 1 }] })],
+    ['a ClaimResponse without a requested service (a plan that does not echo it)', bundle({ ...pended('y', '2026-11-02T10:00:00Z'), item: [{ itemSequence: 1, adjudication: [] }] })],
     ['a ClaimResponse without an identifier to name it by', bundle({ ...pended('y', '2026-11-02T10:00:00Z'), identifier: [], request: { reference: 'urn:uuid:y' } })],
     ['a claim (use "claim"), not a preauthorization', bundle({ ...pended('y', '2026-11-02T10:00:00Z'), use: 'claim' })],
   ])('%s: none', (_, answer) => {
