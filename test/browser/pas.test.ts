@@ -179,6 +179,13 @@ test('opened again from the EHR, the app shows the pended request for the order;
     for (const answer of scenario('ra-mtx-failure-approved').answers!) {
       if (filled[answer.linkId] !== 'auto') await answerScripted(second, answer);
     }
+    // The first attempt fails after the plan filed the request ($evaluate busy); the retry is the same request,
+    // Claim.related included, which the plan answers from its record.
+    const evaluate = /\/fhir\/QuestionnaireResponse\/\$evaluate/;
+    await second.route(evaluate, (r) => r.fulfill({ status: 503, contentType: 'application/fhir+json', body: JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'determination service busy' }] }) }));
+    await second.click('#submit');
+    await second.waitForSelector('[data-testid=error]:has-text("determination service busy")', { timeout: 30_000 });
+    await second.unroute(evaluate);
     expect(await submit(second)).toMatchObject({ decision: 'approved', outcome: 'approved' });
     await expect(second.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('APPROVED');
     await expect(second.locator('[data-testid=authorization-replaced]').textContent()).resolves.toMatch(/^This request replaces the earlier request urn:uuid:[0-9a-f-]{36}, which the plan has closed\.$/);

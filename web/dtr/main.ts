@@ -89,7 +89,8 @@ interface Session {
     request: Bundle | null;
     answer: Authorization;
     earlier: boolean;
-    replaced: string | null;
+    /** The earlier request this one names in Claim.related (sent again with it on a retry). */
+    replaces: { system: string; value: string } | null;
   } | null;
 }
 
@@ -265,7 +266,8 @@ async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<v
   const documented = JSON.stringify(saved.item ?? []);
   const same = s.pas && s.pas.documented === documented ? s.pas : null;
   const identifier = same?.identifier ?? { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
-  const replaces = !same && s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
+  // A retry is the same request, Claim.related included: the plan answers it from its record.
+  const replaces = same ? same.replaces : s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
   const request = buildPasRequest({
     ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
     prescriber: await prescriber(s), now: nowIso(clock),
@@ -281,7 +283,7 @@ async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<v
     throw new AppError('payer', 'rejected', `the earlier request for this order was decided or closed at the plan before this submission reached it (${e.message}); its current answer is shown below. Submit again to send this documentation as a new request`, e.status);
   }
   const answer = readAuthorization(answered);
-  s.pas = { identifier, documented, request, answer, earlier: false, replaced: replaces?.value ?? (same ? s.pas!.replaced : null) };
+  s.pas = { identifier, documented, request, answer, earlier: false, replaces };
   showAuthorization(s);
 }
 
@@ -291,7 +293,7 @@ function showAuthorization(s: Session): void {
   renderAuthorization(ui.authorization(), pas.answer, {
     request: pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s),
     ...(pas.earlier ? { earlier: pas.answer.status === 'pended' ? 'replaces' as const : 'information' as const } : {}),
-    ...(pas.replaced ? { replaced: pas.replaced } : {}),
+    ...(pas.replaces ? { replaced: pas.replaces.value } : {}),
   });
 }
 
@@ -314,7 +316,7 @@ function showEarlier(s: Session, found: EarlierLookup): void {
     return;
   }
   if (found.kind === 'none' || s.pas) return;
-  s.pas = { identifier: found.request.identifier, documented: null, request: null, answer: found.request.answer, earlier: true, replaced: null };
+  s.pas = { identifier: found.request.identifier, documented: null, request: null, answer: found.request.answer, earlier: true, replaces: null };
   showAuthorization(s);
 }
 
