@@ -4,6 +4,8 @@
  * defines (ClaimResponseReviewer: whether a human reviewed the request, the reviewer's NPI and
  * specialty), from the same stored decision.
  *
+ * Each ClaimResponse item echoes the Claim item's requested service (the order, as the Claim referenced it).
+ *
  * The review action (X12 306) per state:
  * - approved: A1 "Certified in total", the authorization number (reviewAction.number and
  *   ClaimResponse.preAuthRef), the period (preAuthPeriod, item preAuthPeriod) and the issue date;
@@ -95,8 +97,10 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
   const claimRef = input.claimFullUrl ?? (claim.id ? `Claim/${claim.id}` : undefined);
   const item: ClaimResponseItem = { itemSequence: claim.item?.[0]?.sequence ?? 1, adjudication: [] };
   const itemExtensions: Extension[] = [];
-  const traceNumbers = (claim.item?.[0]?.extension ?? []).filter((e) => e.url === PAS.itemTraceNumber);
-  itemExtensions.push(...traceNumbers);
+  // The item's trace numbers and the requested service, as the Claim wrote them (PAS allows both on ClaimResponse.item):
+  // a client that inquires by patient and provider tells its requests apart by the order each one is for.
+  const echoed = (claim.item?.[0]?.extension ?? []).filter((e) => e.url === PAS.itemTraceNumber || e.url === PAS.requestedService);
+  itemExtensions.push(...echoed);
   const reviewAction: Extension[] = [{ url: PAS.reviewActionCode, valueCodeableConcept: { coding: [REVIEW_ACTION[state.kind]] } }];
   let texts: string[] = [];
   let disposition: string;

@@ -184,7 +184,7 @@ export function inquireOperation(body: unknown, deps: PasDeps, principal: Princi
     const provider = index.resolve(claim.provider, ['Practitioner', 'PractitionerRole', 'Organization'], `${at}.provider`, 'Claim.provider', false);
     const npi = npiOf(provider?.resource, index) ?? (claim.provider?.identifier?.system === HL7_SYSTEMS.npi ? claim.provider.identifier.value : undefined);
     const identifier = (claim.identifier ?? []).find((i) => i.value);
-    const found = await deps.pas.inquire({
+    const matched = await deps.pas.inquire({
       reader: readerOf(principal),
       ...(identifier ? { claimIdentifier: { system: identifier.system ?? '', value: identifier.value! } } : {}),
       patientKeys: patientIdentifierKeys(patient.resource),
@@ -192,6 +192,10 @@ export function inquireOperation(body: unknown, deps: PasDeps, principal: Princi
       providerNpi: npi ?? null,
       providerRef: provider ? `${provider.resource.resourceType}/${provider.resource.id}` : claim.provider?.reference ?? null,
     });
+    // A session of the hosted DTR app reads its launch's patient's requests only, whatever identifiers the inquiry's
+    // Patient carries (the HTTP edge checks Claim.patient; the match is on identifiers, which another patient may share).
+    const session = principal.kind === 'smart-client' ? principal.session : undefined;
+    const found = session ? matched.filter((r) => r.patientRef === `Patient/${session.patient}`) : matched;
     const responses = found.map((r): ClaimResponse => ({ ...r.claimResponse, meta: { ...r.claimResponse.meta, profile: [PAS.claimInquiryResponseProfile] } }));
     const answer = responseBundle({ claimResponses: responses, requests: found.map((r) => r.submission), fhirBase: deps.content.fhirBase, timestamp: nowIso(deps.clock), kind: 'inquiry', ...(bundle.identifier ? { identifier: bundle.identifier } : {}) });
     // Nothing matches: the Bundle still names whom the inquiry was about (PAS: entry 1..*).

@@ -3,7 +3,9 @@
  * a Kineret order, the clinician documents it in the DTR app and submits it to the plan (PAS); the
  * plan pends it; a clinical reviewer decides in the workbench; the DTR app and the EHR see the
  * decision; a new order for the same member shows the authorization on file. And a reviewer denies
- * in the workbench, with a reason and the words of the letter.
+ * in the workbench, with a reason and the words of the letter. And a pended request is updated, not
+ * duplicated: the documentation opened again from the EHR shows the earlier request, and its
+ * submission replaces it at the plan.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +14,13 @@ import type { Bundle, ClaimResponse } from 'fhir/r4';
 import type { Page } from 'playwright-core';
 import { PAS } from '../../src/constants';
 import { inquireOperation, submitOperation } from '../../src/pas/operations';
+import { applyReviewerAction, type ReviewerAction } from '../../src/pas/review';
 import { hashPassword } from '../../src/pas/reviewers';
 import type { Principal } from '../../src/security/principal';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
 import { journey, startHarness, type Harness } from './harness';
-import { answerBoolean, answerText, launchFromCard, openSandbox, signOrder, submit } from './pages';
+import { answerBoolean, answerScripted, answerText, launchFromCard, marks, openSandbox, signOrder, submit } from './pages';
 
 jest.setTimeout(120_000);
 
@@ -139,5 +142,115 @@ test('a reviewer signs in to the workbench and denies a pended request with a re
     expect(code).toBe('A3');
     expect(cr.processNote![0].text).toMatch(/^Kineret is prescribed without a rheumatologist/);
     await page.close();
+  });
+});
+
+test('opened again from the EHR, the app shows the pended request for the order; the new submission replaces it (one request, not two); a decided one is information; a plan that cannot be asked is no dead end', async () => {
+  await journey(h, 'pas-resume', async (context) => {
+    const openFor = async (patient: string) => (await h.services.pas.queue()).filter((r) => r.patientRef === `Patient/${patient}`);
+    const ehr = await openSandbox(context, h.base);
+    await signOrder(ehr, 'ra-mtx', { prefetch: true });
+    const first = (await launchFromCard(context, ehr)).app;
+    expect(await first.locator('body').getAttribute('data-ready')).toBe('true');
+    expect(await first.locator('body').getAttribute('data-earlier')).toBe('none');
+    // Submitted with the attestations unanswered: pended, information missing.
+    await answerBoolean(first, 'no-active-infection', true);
+    expect(await submit(first)).toMatchObject({ decision: 'pended', outcome: 'missing' });
+    await expect(first.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('PENDED FOR REVIEW');
+    await expect(first.locator('[data-testid=authorization-next]').textContent()).resolves.toContain('the app finds this request and the submission updates it');
+    const pended = await openFor('ra-mtx');
+    expect(pended).toHaveLength(1);
+    await first.close();
+
+    // The clinician opens the documentation again from the order's card: the earlier request, and what submitting does.
+    const second = (await launchFromCard(context, ehr)).app;
+    expect(await second.locator('body').getAttribute('data-ready')).toBe('true');
+    expect(await second.locator('body').getAttribute('data-earlier')).toBe('replaces');
+    await expect(second.locator('#status').textContent()).resolves.toContain('An earlier request for this order is still open at the plan (shown below): submitting updates it.');
+    await expect(second.locator('#authorization[data-status="pended"] [data-testid=authorization-earlier]').textContent()).resolves.toContain('Submitting this documentation updates that request');
+    await expect(second.locator('[data-testid=authorization-notes]').textContent()).resolves.toContain('information missing');
+    // Refresh asks the plan for that request by its identifier.
+    await second.click('#refresh-authorization');
+    await second.waitForSelector('#status:has-text("The plan\'s answer was checked")', { timeout: 20_000 });
+    await expect(second.locator('[data-testid=authorization-earlier]').getAttribute('data-earlier')).resolves.toBe('replaces');
+
+    // Now with every answer the plan needs: approved, and the earlier request replaced, not left open beside it.
+    const filled = await marks(second);
+    for (const answer of scenario('ra-mtx-failure-approved').answers!) {
+      if (filled[answer.linkId] !== 'auto') await answerScripted(second, answer);
+    }
+    // The first attempt fails after the plan filed the request ($evaluate busy); the retry is the same request,
+    // Claim.related included, which the plan answers from its record.
+    const evaluate = /\/fhir\/QuestionnaireResponse\/\$evaluate/;
+    await second.route(evaluate, (r) => r.fulfill({ status: 503, contentType: 'application/fhir+json', body: JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'determination service busy' }] }) }));
+    await second.click('#submit');
+    await second.waitForSelector('[data-testid=error]:has-text("determination service busy")', { timeout: 30_000 });
+    await second.unroute(evaluate);
+    expect(await submit(second)).toMatchObject({ decision: 'approved', outcome: 'approved' });
+    await expect(second.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('APPROVED');
+    await expect(second.locator('[data-testid=authorization-replaced]').textContent()).resolves.toMatch(/^This request replaces the earlier request urn:uuid:[0-9a-f-]{36}, which the plan has closed\.$/);
+    expect(await second.locator('[data-testid=authorization-earlier]').count()).toBe(0);
+    const earlier = await h.services.pas.byId(pended[0].id, { all: true });
+    expect(earlier).toMatchObject({ status: 'replaced' });
+    await expect(h.services.pas.byId(earlier!.replacedBy!, { all: true })).resolves.toMatchObject({ status: 'approved', replaces: pended[0].id, patientRef: 'Patient/ra-mtx' });
+    expect(await openFor('ra-mtx')).toEqual([]);
+    await second.close();
+
+    // Opened once more: the decided request is shown for information; submitting would not replace it.
+    const third = (await launchFromCard(context, ehr)).app;
+    expect(await third.locator('body').getAttribute('data-earlier')).toBe('information');
+    await expect(third.locator('#authorization[data-status="approved"] [data-testid=authorization-earlier]').textContent()).resolves.toContain('does not change that decision');
+    await third.close();
+
+    // The plan cannot be asked: the app says so, and the form is ready to work on and submit.
+    await context.route('**/fhir/Claim/$inquire', (route) => route.fulfill({ status: 503, contentType: 'application/fhir+json', body: JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the plan is down for maintenance' }] }) }));
+    const fourth = (await launchFromCard(context, ehr)).app;
+    expect(await fourth.locator('body').getAttribute('data-ready')).toBe('true');
+    expect(await fourth.locator('body').getAttribute('data-earlier')).toBe('failed');
+    await expect(fourth.locator('#authorization[data-status="unchecked"] [data-testid=authorization-earlier]').textContent()).resolves.toContain('could not check with the plan for an earlier request for this order: HTTP 503: the plan is down for maintenance. You can still document and submit.');
+    await expect(fourth.locator('#submit').isEnabled()).resolves.toBe(true);
+    await fourth.close();
+  });
+});
+
+test('the reviewer asks for more information: opened again, the app shows what was asked; decided while the clinician documents, the update is refused, the decision shown, and Submit then sends a new request', async () => {
+  await journey(h, 'pas-resume-decided-meanwhile', async (context) => {
+    const requests = async (patient: string) => (await h.services.pas.queue()).filter((r) => r.patientRef === `Patient/${patient}`);
+    const reviewer = { id: 'dr-park', name: 'Dr. Lee Park, MD', npi: '1234567893', specialty: null };
+    const decide = async (id: string, action: ReviewerAction) => {
+      const request = (await h.services.pas.byId(id, { all: true }))!;
+      const { update, decision } = applyReviewerAction(request, action, reviewer, new Date().toISOString());
+      await h.services.pas.decide(request.id, request.version, update, decision);
+    };
+    const ehr = await openSandbox(context, h.base);
+    await signOrder(ehr, 'ra-hcq', { prefetch: false });
+    const first = (await launchFromCard(context, ehr)).app;
+    await answerBoolean(first, 'no-active-infection', true);
+    expect(await submit(first)).toMatchObject({ decision: 'pended' });
+    await first.close();
+    const [pended] = await requests('ra-hcq');
+    await decide(pended.id, { action: 'request-info', text: 'Send the hydroxychloroquine trial dates and the reason it was stopped.' });
+
+    const second = (await launchFromCard(context, ehr)).app;
+    expect(await second.locator('body').getAttribute('data-earlier')).toBe('replaces');
+    await expect(second.locator('[data-testid=authorization-notes]').textContent()).resolves.toContain('More information requested by the plan\'s clinical reviewer Dr. Lee Park, MD: Send the hydroxychloroquine trial dates');
+    await answerBoolean(second, 'no-hypersensitivity', true);
+    // Meanwhile the reviewer decides the request after all.
+    await decide(pended.id, { action: 'deny', reasonCode: 'documentation', letter: 'The documentation of the hydroxychloroquine trial was not sent within the time allowed.' });
+    await second.click('#submit');
+    await second.waitForSelector('[data-testid=unanswered], [data-testid=error]', { timeout: 30_000 });
+    if (await second.locator('[data-testid=unanswered]').count()) await second.click('[data-testid=submit-anyway]');
+    await second.waitForSelector('[data-testid=error]:has-text("decided or closed at the plan")', { timeout: 30_000 });
+    await second.waitForSelector('#authorization[data-status="denied"] [data-testid=authorization-earlier][data-earlier="information"]', { timeout: 20_000 });
+    await expect(second.locator('#actions').isHidden()).resolves.toBe(false);
+    // Submit again: a new request, which leaves the decided one as it is.
+    const again = await submit(second);
+    expect(again.decision).toBe('pended');
+    await expect(second.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('PENDED FOR REVIEW');
+    expect(await second.locator('[data-testid=authorization-replaced]').count()).toBe(0);
+    await expect(h.services.pas.byId(pended.id, { all: true })).resolves.toMatchObject({ status: 'denied', replacedBy: null });
+    const open = await requests('ra-hcq');
+    expect(open.map((r) => [r.status, r.replaces])).toEqual([['pended', null]]);
+    await second.close();
   });
 });

@@ -8,7 +8,8 @@
  * answer came from and what the plan still needs, keeps a draft on the device, saves the response to
  * the EHR (resuming an in-progress one), and submits the prior authorization request to the plan
  * (PAS): the plan's answer (refreshable), the determination in words a clinician can act on, the form
- * read-only, and the next steps. With DTR_FORM=adaptive (or form=adaptive in the launch's appContext)
+ * read-only, and the next steps. At launch it asks the plan for an earlier request for the same order
+ * (./earlier.ts): one still pended is shown, and the submission updates it (Claim.related). With DTR_FORM=adaptive (or form=adaptive in the launch's appContext)
  * the payer's adaptive form is asked a group of questions at a time (./adaptive.ts).
  */
 import type { Bundle, Coverage, FhirResource, Medication, MedicationRequest, Parameters, Patient, Practitioner, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
@@ -32,8 +33,9 @@ import { markOrigins, originsByLinkId, type OriginAuthor } from './origin';
 import { describeOutcome } from './outcome';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
-import { renderAuthorization } from './authorization';
-import { buildInquiry, buildPasRequest, readAuthorization, type Authorization } from './pas';
+import { renderAuthorization, renderEarlierUnchecked } from './authorization';
+import { lookUpEarlier, type EarlierLookup } from './earlier';
+import { buildInquiry, buildOrderInquiry, buildPasRequest, readAuthorization, type Authorization } from './pas';
 import { fetchRecord, type PatientRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import {
@@ -73,10 +75,23 @@ interface Session {
   /** The evaluation running now, if any. */
   needsRunning: Promise<Need[]> | null;
   submitted: boolean;
+  patient: Patient;
   order: MedicationRequest;
   coverage: Coverage;
-  /** The prior authorization request last sent to the plan: its identifier, what it documented, the plan's answer. */
-  pas: { identifier: { system: string; value: string }; documented: string; request: Bundle; answer: Authorization } | null;
+  /**
+   * The prior authorization request for this order at the plan: the one this launch last sent (its identifier, what
+   * it documented, the request, the plan's answer, and the earlier request it replaced), or the one an earlier launch
+   * sent, found at launch (`earlier`; nothing documented or sent by this launch).
+   */
+  pas: {
+    identifier: { system: string; value: string };
+    documented: string | null;
+    request: Bundle | null;
+    answer: Authorization;
+    earlier: boolean;
+    /** The earlier request this one names in Claim.related (sent again with it on a retry). */
+    replaces: { system: string; value: string } | null;
+  } | null;
 }
 
 /** A stop before any form is shown: why, and what to do. */
@@ -235,7 +250,7 @@ async function onSave(s: Session): Promise<void> {
 }
 
 /** The prescriber named by the order, read from the EHR (null when it cannot be read: the request names it by reference). */
-async function prescriber(s: Session): Promise<Practitioner | null> {
+async function prescriber(s: Pick<Session, 'ehr' | 'order'>): Promise<Practitioner | null> {
   const ref = s.order.requester?.reference;
   if (!ref?.includes('Practitioner/')) return null;
   return s.ehr.read<Practitioner>(ref).catch(() => null);
@@ -244,25 +259,65 @@ async function prescriber(s: Session): Promise<Practitioner | null> {
 /**
  * Sends the prior authorization request for the saved, completed response. The same documentation is
  * sent under the same identifier (a retry the plan answers from its record); changed documentation
- * is a new request, which replaces the earlier one while that is still pended.
+ * is a new request, which replaces the earlier one while that is still pended: the one this launch
+ * sent, or the one an earlier launch sent for this order (found at launch).
  */
 async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<void> {
   const documented = JSON.stringify(saved.item ?? []);
   const same = s.pas && s.pas.documented === documented ? s.pas : null;
   const identifier = same?.identifier ?? { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
-  const replaces = !same && s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
+  // A retry is the same request, Claim.related included: the plan answers it from its record.
+  const replaces = same ? same.replaces : s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
   const request = buildPasRequest({
     ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
     prescriber: await prescriber(s), now: nowIso(clock),
   });
-  const answer = readAuthorization(await s.payer.submitClaim(request));
-  s.pas = { identifier, documented, request, answer };
+  let answered: Bundle;
+  try {
+    answered = await s.payer.submitClaim(request);
+  } catch (e) {
+    // The request this one replaces was decided (or replaced) at the plan meanwhile: the plan refuses to replace it.
+    // Show its decision; the next Submit then sends a new request.
+    if (!replaces || !(e instanceof AppError) || !(e.status === 409 || (e.status === 422 && e.message.includes('Claim.related')))) throw e;
+    await onRefresh(s);
+    throw new AppError('payer', 'rejected', `the earlier request for this order was decided or closed at the plan before this submission reached it (${e.message}); its current answer is shown below. Submit again to send this documentation as a new request`, e.status);
+  }
+  const answer = readAuthorization(answered);
+  s.pas = { identifier, documented, request, answer, earlier: false, replaces };
   showAuthorization(s);
 }
 
 function showAuthorization(s: Session): void {
   if (!s.pas) return;
-  renderAuthorization(ui.authorization(), s.pas.answer, { request: s.pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s) });
+  const { pas } = s;
+  renderAuthorization(ui.authorization(), pas.answer, {
+    request: pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s),
+    ...(pas.earlier ? { earlier: pas.answer.status === 'pended' ? 'replaces' as const : 'information' as const } : {}),
+    ...(pas.replaces ? { replaced: pas.replaces.value } : {}),
+  });
+}
+
+/** The inquiry for the order (all of this client's requests for it, or the one named by `identifier`). */
+async function orderInquiry(s: Pick<Session, 'launch' | 'ehr' | 'patient' | 'order' | 'coverage'>, identifier: { system: string; value: string } | null): Promise<Bundle> {
+  return buildOrderInquiry({
+    ehrBase: s.launch.ehrBase, patient: s.patient, order: s.order, coverage: s.coverage, prescriber: await prescriber(s), identifier, now: nowIso(clock),
+  });
+}
+
+/**
+ * Shows what the plan holds for this order from an earlier launch, if anything: the request still open is
+ * the one the next submission updates; a decided one is information only. When the plan could not be
+ * asked, says so; the clinician works and submits as usual.
+ */
+function showEarlier(s: Session, found: EarlierLookup): void {
+  if (found.kind === 'failed') {
+    console.error('the plan could not be asked for an earlier request', found.error);
+    renderEarlierUnchecked(ui.authorization(), `${found.error instanceof Error ? found.error.message : String(found.error)}.`);
+    return;
+  }
+  if (found.kind === 'none' || s.pas) return;
+  s.pas = { identifier: found.request.identifier, documented: null, request: null, answer: found.request.answer, earlier: true, replaces: null };
+  showAuthorization(s);
 }
 
 /** Asks the plan for the request's current answer ($inquire): a reviewer may have decided since. */
@@ -270,7 +325,8 @@ async function onRefresh(s: Session): Promise<void> {
   if (!s.pas) return;
   try {
     status('Asking the plan for the current answer…');
-    s.pas.answer = readAuthorization(await s.payer.inquire(buildInquiry(s.pas.request, nowIso(clock))));
+    const inquiry = s.pas.request ? buildInquiry(s.pas.request, nowIso(clock)) : await orderInquiry(s, s.pas.identifier);
+    s.pas.answer = readAuthorization(await s.payer.inquire(inquiry));
     showAuthorization(s);
     clearAlerts();
     status(`The plan's answer was checked at ${new Date().toLocaleTimeString()}.`);
@@ -374,6 +430,11 @@ async function start(): Promise<void> {
       ...(medication ? [{ name: 'referenced', resource: medication }] : []),
     ],
   };
+  // Meanwhile, the plan is asked for an earlier request for this order (an earlier launch may have sent one).
+  const earlier = adaptive ? null : lookUpEarlier(
+    async () => payer.inquire(await orderInquiry({ launch, ehr, patient, order, coverage }, null)),
+    { ehrBase: launch.ehrBase, orderId: order.id! },
+  );
   const pkg = readPackage(await payer.questionnairePackage(pkgInput));
   const mainLibrary = mainLibraryName(pkg.questionnaire);
   if (!mainLibrary) throw new AppError('payer', 'invalid', 'the questionnaire names no CQL library (cqf-library)');
@@ -422,6 +483,7 @@ async function start(): Promise<void> {
     // The prescriber filling in the form is a doctor; for anyone else the role is not known to the app.
     author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
     needs: [], needsDirty: false, needsRunning: null, submitted: false,
+    patient,
     order,
     coverage,
     pas: null,
@@ -454,6 +516,9 @@ async function start(): Promise<void> {
   });
   ui.save().onclick = () => void onSave(session);
   ui.submit().onclick = () => void onSubmit(session);
+  status('Checking with the plan for an earlier request for this order…');
+  const found = await earlier!;
+  showEarlier(session, found);
   setBusy(false);
   if (draft) alertNotice(`Restored your answers from this device (kept at ${new Date(draft.savedAt).toLocaleString()}); they are not yet saved to the EHR.`);
   else if (inProgress) alertNotice(`Resumed the in-progress documentation saved on the EHR (QuestionnaireResponse/${inProgress.id}).`);
@@ -461,7 +526,11 @@ async function start(): Promise<void> {
     alertNotice(`Part of the record could not be read from the EHR (${record.problems.length} problem${record.problems.length === 1 ? '' : 's'}, listed under Notes). The questions it would have answered are left for you; reload the page to try the EHR again.`);
   }
   const needed = session.needs.reduce((n, x) => n + x.items.length, 0);
-  status(`Ready. ${Object.keys(population.populated).length} answer(s) were filled from the record${needed ? `; ${needed} question(s) marked Needed are still open` : ''}. Check the answers, complete the rest, then save or submit.`);
+  const earlierNote = found.kind === 'found' && found.request.replaceable
+    ? ' An earlier request for this order is still open at the plan (shown below): submitting updates it.'
+    : found.kind === 'failed' ? ' The plan could not be asked for an earlier request for this order (see below); you can still submit.' : '';
+  status(`Ready. ${Object.keys(population.populated).length} answer(s) were filled from the record${needed ? `; ${needed} question(s) marked Needed are still open` : ''}. Check the answers, complete the rest, then save or submit.${earlierNote}`);
+  document.body.dataset.earlier = found.kind === 'found' ? (found.request.replaceable ? 'replaces' : 'information') : found.kind;
   document.body.dataset.ready = 'true';
 }
 

@@ -5,7 +5,7 @@
  * the Patient, Coverage, prescriber and insurer. Every entry's fullUrl is its URL on the EHR, so a
  * retry sends the same request. And the plan's answer read back for display. Pure functions.
  */
-import type { Bundle, Claim, CodeableConcept, Coding, Coverage, FhirResource, MedicationRequest, Practitioner, QuestionnaireResponse, Reference } from 'fhir/r4';
+import type { Bundle, Claim, CodeableConcept, Coding, Coverage, FhirResource, MedicationRequest, Patient, Practitioner, QuestionnaireResponse, Reference } from 'fhir/r4';
 import { HL7_SYSTEMS, PAS } from '../../src/constants';
 import { parseReference } from '../../src/fhir/references';
 
@@ -94,6 +94,56 @@ export function buildPasRequest(input: PasRequestInput): Bundle {
     type: 'collection',
     timestamp: input.now,
     entry: entries.map((resource) => ({ fullUrl: resource === claim ? input.identifier.value : url(resource), resource })),
+  };
+}
+
+/** Who an inquiry is about and from, for one order: what the app holds at launch. */
+export interface OrderInquiryInput {
+  ehrBase: string;
+  patient: Patient;
+  order: MedicationRequest;
+  coverage: Coverage;
+  /** The order's prescriber as read from the EHR (null: the order's requester reference names the provider, as in the request). */
+  prescriber: Practitioner | null;
+  /** A request's identifier to ask for; null asks for every request of this client for the patient and provider. */
+  identifier: { system: string; value: string } | null;
+  now: string;
+}
+
+/**
+ * A PAS inquiry (query by example) built from the order, not from a request the app sent: the patient and the
+ * requesting provider named as buildPasRequest names them (so the plan matches the same NPI or reference), the
+ * coverage, and the item for the order. Without an identifier it asks for this client's requests for the patient
+ * and provider; the plan answers each with its current ClaimResponse (see ./earlier.ts).
+ */
+export function buildOrderInquiry(input: OrderInquiryInput): Bundle {
+  const url = (r: { resourceType: string; id?: string }) => `${input.ehrBase.replace(/\/+$/, '')}/${r.resourceType}/${r.id}`;
+  const inquiry: Claim = {
+    resourceType: 'Claim',
+    id: 'inquiry',
+    ...(input.identifier ? { identifier: [input.identifier] } : {}),
+    status: 'active',
+    type: { coding: [{ system: HL7_SYSTEMS.claimType, code: 'pharmacy', display: 'Pharmacy' }] },
+    use: 'preauthorization',
+    patient: { reference: url(input.patient) },
+    created: input.now,
+    provider: input.prescriber ? { reference: url(input.prescriber) } : input.order.requester ?? { display: 'unknown prescriber' },
+    priority: { coding: [{ system: HL7_SYSTEMS.processPriority, code: 'normal' }] },
+    insurance: [{ sequence: 1, focal: true, coverage: { reference: url(input.coverage) } }],
+    item: [{
+      sequence: 1,
+      extension: [{ url: PAS.requestedService, valueReference: { reference: url(input.order) } }],
+      category: { coding: [SERVICE_TYPE] },
+      productOrService: requestedProduct(input.order),
+    }],
+  };
+  const parties: FhirResource[] = [input.patient, input.coverage, ...(input.prescriber ? [input.prescriber] : [])];
+  return {
+    resourceType: 'Bundle',
+    identifier: { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` },
+    type: 'collection',
+    timestamp: input.now,
+    entry: [{ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource: inquiry }, ...parties.map((resource) => ({ fullUrl: url(resource), resource }))],
   };
 }
 
