@@ -8,7 +8,14 @@ export type FailureKind = 'unreachable' | 'expired' | 'launch-expired' | 'forbid
 
 export class AppError extends Error {
   override readonly name = 'AppError';
-  constructor(readonly party: Party, readonly kind: FailureKind, message: string, readonly status?: number) {
+  constructor(
+    readonly party: Party,
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+    /** The FHIRPath expressions of the answer's OperationOutcome issues (what the refusal is about). */
+    readonly expressions: readonly string[] = [],
+  ) {
     super(message);
   }
 }

@@ -38,5 +38,6 @@ export async function fetchJson<T>(party: Party, url: string, init: RequestInit 
   if (res.ok) return { status: res.status, body: body as T, headers: res.headers };
   const detail = diagnostics(body) ?? (text.slice(0, 200) || res.statusText || `HTTP ${res.status}`);
   const kind = res.status === 401 ? 'expired' : res.status === 403 ? 'forbidden' : 'rejected';
-  throw new AppError(party, kind, `HTTP ${res.status}: ${detail}`, res.status);
+  const expressions = (body as OperationOutcome | null)?.resourceType === 'OperationOutcome' ? (body as OperationOutcome).issue.flatMap((i) => i.expression ?? []) : [];
+  throw new AppError(party, kind, `HTTP ${res.status}: ${detail}`, res.status, expressions);
 }

@@ -278,7 +278,8 @@ async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<v
   } catch (e) {
     // The request this one replaces was decided (or replaced) at the plan meanwhile: the plan refuses to replace it.
     // Show its decision; the next Submit then sends a new request.
-    if (!replaces || !(e instanceof AppError) || !(e.status === 409 || (e.status === 422 && e.message.includes('Claim.related')))) throw e;
+    const refusedReplacement = e instanceof AppError && (e.status === 409 || (e.status === 422 && e.expressions.includes('Claim.related.claim')));
+    if (!replaces || !refusedReplacement) throw e;
     await onRefresh(s);
     throw new AppError('payer', 'rejected', `the earlier request for this order was decided or closed at the plan before this submission reached it (${e.message}); its current answer is shown below. Submit again to send this documentation as a new request`, e.status);
   }
