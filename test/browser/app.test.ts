@@ -286,7 +286,9 @@ test.concurrent('an expired EHR session, an unreachable EHR and a payer error ea
   const h = await harness();
   await journey(h, 'failures', async (context) => {
     const ehr = await openSandbox(context, h.base);
-    await signOrder(ehr, 'ra-cam', { prefetch: true });
+    // A patient no concurrent journey documents: requests at the plan are per patient, and another journey's
+    // submission would otherwise show here as an earlier request.
+    await signOrder(ehr, 'ra-txc', { prefetch: true });
     const { app } = await launchFromCard(context, ehr);
     await answerBoolean(app, 'no-active-infection', true);
     await waitForMark(app, 'no-active-infection', 'manual');
