@@ -2,10 +2,16 @@
  * What public CDS clients send, replayed at the wire level (issue 12): the CDS Hooks sandbox's
  * draft order with `category` as an object; the Da Vinci request generator's empty
  * `fhirAuthorization.access_token`, constant `hookInstance` and its own narrow prefetch key holding
- * only the draft order; and prefetch taken per discovery template.
+ * only the draft order; and prefetch taken per discovery template. And how the Da Vinci DTR reference
+ * app runs the package's CQL: with only the libraries the main library includes.
  */
-import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
+import * as cql from 'cql-execution';
+import { PatientSource } from 'cql-exec-fhir';
+import type { Bundle, FhirResource, Library, MedicationRequest, Parameters, Questionnaire, ValueSet } from 'fhir/r4';
+import { DTR } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
+import { codeServiceFor } from '../../src/core/cql-data';
+import { parseExecutionDate } from '../../src/core/evaluator';
 import type { Card } from '../../src/crd/types';
 import { corpusDate, loadScenarios } from '../corpus';
 import { fullPrefetch, searchset, splitScenario } from '../hook-requests';
@@ -91,6 +97,37 @@ describe('the Da Vinci request generator', () => {
     const calls = await t.services.store.findHookCalls('d1577c69-dfbe-44ad-ba6d-3e05e953b2ea');
     expect(calls.map((c) => [c.status, c.orderIds])).toEqual([[200, ['MedicationRequest/kineret-order']], [200, []]]);
     expect(retry.headers['x-replayed-from']).toBe(calls[0].requestId);
+  });
+});
+
+describe('the Da Vinci DTR reference app', () => {
+  interface Elm { library: { identifier: { id: string; version?: string }; includes?: { def: { path: string; version?: string }[] } } }
+  const elmOf = (l: Library): Elm => JSON.parse(Buffer.from(l.content!.find((c) => c.contentType === 'application/elm+json')!.data!, 'base64').toString('utf8')) as Elm;
+
+  it("runs the package's CQL with only the libraries the Questionnaire's library includes, and the prefill comes out", async () => {
+    const coverage = record.find((r) => r.resourceType === 'Coverage');
+    const res = await t.fhirPost('/fhir/Questionnaire/$questionnaire-package', { resourceType: 'Parameters', parameter: [
+      { name: 'coverage', resource: coverage }, { name: 'questionnaire', valueCanonical: t.services.content.questionnaire.url },
+    ] });
+    expect(res.status).toBe(200);
+    const bundle = (res.body as Parameters).parameter!.find((p) => p.name === 'PackageBundle')!.resource as Bundle;
+    const resources = bundle.entry!.map((e) => e.resource!);
+    const q = resources.find((r): r is Questionnaire => r.resourceType === 'Questionnaire')!;
+    const libraries = resources.filter((r): r is Library => r.resourceType === 'Library');
+    const mainUrl = q.extension!.find((e) => e.url === DTR.cqfLibrary)!.valueCanonical!;
+    const main = elmOf(libraries.find((l) => l.url === mainUrl)!);
+    const others = libraries.filter((l) => l.url !== mainUrl).map(elmOf);
+    // As the app does (src/App.jsx, executionInputs.elmDependencies): the main library's includes, matched by id and version.
+    const direct = (main.library.includes?.def ?? []).map((i) => others.find((e) => e.library.identifier.id === i.path && e.library.identifier.version === i.version));
+    expect(direct.every(Boolean)).toBe(true);
+    const source = PatientSource.FHIRv401();
+    source.loadBundles([{ resourceType: 'Bundle', type: 'collection', entry: [...record, order].map((resource) => ({ resource })) }]);
+    const lib = new cql.Library(main, new cql.Repository(direct as Elm[]));
+    const codes = codeServiceFor(resources.filter((r): r is ValueSet => r.resourceType === 'ValueSet'));
+    // The app evaluates at its own now; here the corpus's day, so that the suite passes with the clock ahead.
+    const results = await new cql.Executor(lib, codes, {}).exec(source, parseExecutionDate(corpusDate()));
+    const prefill = Object.values(results.patientResults)[0] as Record<string, unknown>;
+    expect([prefill.Indication, prefill.RequestType, prefill.NoConcurrentBiologic]).toEqual(['RA', 'initial', false]);
   });
 });
 
