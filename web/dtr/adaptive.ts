@@ -18,7 +18,7 @@ import { FormView } from './form';
 import { markOrigins, originOf, originsByLinkId, type OriginAuthor } from './origin';
 import { readDetermination } from './determination';
 import { describeOutcome } from './outcome';
-import { submitToPlan, writeResponse, type PlanContext } from './plan';
+import { showSubmitted, submitToPlan, writeResponse, type PlanContext } from './plan';
 import { alertError, clearAlerts, renderOutcome, status, ui } from './view';
 
 export interface AdaptiveDeps {
@@ -119,12 +119,8 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
       const determination = readDetermination(answer);
       submitted = true;
       form.setReadOnly();
-      ui.actions().hidden = true;
       renderOutcome({ outcome: describeOutcome(determination), determination, records: deps.records, savedAs: `QuestionnaireResponse/${saved.id}`, open: deps.open });
-      clearAlerts();
-      status(`Submitted: the plan's answer is below. The documentation is saved on the EHR as QuestionnaireResponse/${saved.id}.`);
-      document.body.dataset.submitted = 'true';
-      ui.authorization().scrollIntoView({ block: 'start' });
+      showSubmitted(saved);
     } catch (e) {
       alertError(userMessage(e));
     } finally {

@@ -34,7 +34,7 @@ import { describeOutcome } from './outcome';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
 import { lookUpEarlier } from './earlier';
-import { orderInquiry, showEarlier, submitToPlan, writeResponse, type PlanContext, type PlanRequest } from './plan';
+import { orderInquiry, showEarlier, showSubmitted, submitToPlan, writeResponse, type PlanContext, type PlanRequest } from './plan';
 import { fetchRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import {
@@ -256,15 +256,11 @@ async function onSubmit(s: Session): Promise<void> {
     s.submitted = true;
     s.form.setNeeded(new Map());
     s.form.setReadOnly();
-    ui.actions().hidden = true;
     renderOutcome({
       outcome: describeOutcome(determination), determination, records: s.resources, savedAs: `QuestionnaireResponse/${saved.id}`,
       open: (reference) => openEntry(s, reference),
     });
-    clearAlerts();
-    status(`Submitted: the plan's answer is below. The documentation is saved on the EHR as QuestionnaireResponse/${saved.id}.`);
-    document.body.dataset.submitted = 'true';
-    ui.authorization().scrollIntoView({ block: 'start' });
+    showSubmitted(saved);
   } catch (e) {
     alertError(userMessage(e));
   } finally {

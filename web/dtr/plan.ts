@@ -137,3 +137,11 @@ export async function onRefresh(s: PlanContext): Promise<void> {
   }
 }
 
+/** After a submission: the form's actions gone, the status naming the EHR copy, the plan's answer in view. */
+export function showSubmitted(saved: QuestionnaireResponse): void {
+  ui.actions().hidden = true;
+  clearAlerts();
+  status(`Submitted: the plan's answer is below. The documentation is saved on the EHR as QuestionnaireResponse/${saved.id}.`);
+  document.body.dataset.submitted = 'true';
+  ui.authorization().scrollIntoView({ block: 'start' });
+}
