@@ -192,6 +192,32 @@ export function adaptiveFormOf(response: QuestionnaireResponse, served: { adapti
   return { contained, ...form };
 }
 
+/** The forms this service serves (the standard Questionnaire and its adaptive form), as adaptiveFormOf takes them. */
+export interface ServedForms {
+  questionnaire: Questionnaire;
+  adaptiveQuestionnaire: Questionnaire;
+}
+
+export const servedForms = (content: ServedForms) => [{ adaptive: content.adaptiveQuestionnaire, standard: content.questionnaire }];
+
+/**
+ * Whether a response is documentation of this service's questionnaire: it names the standard
+ * Questionnaire's canonical (any version), or it is an adaptive response whose contained
+ * Questionnaire derives from the served adaptive form (as adaptiveFormOf decides). A response
+ * to another questionnaire, or naming a contained one that is not ours, is not.
+ */
+export function answersServedForm(response: QuestionnaireResponse, content: ServedForms): boolean {
+  const canonical = response.questionnaire ?? '';
+  if (!canonical.startsWith('#')) return canonical.split('|')[0] === content.questionnaire.url;
+  try {
+    adaptiveFormOf(response, servedForms(content));
+    return true;
+  } catch (e) {
+    if (e instanceof OutcomeError) return false;
+    throw e;
+  }
+}
+
 export interface NextQuestionInput {
   form: { adaptive: Questionnaire; standard: Questionnaire };
   /** The response so far; a new one when starting (the package's initial response). */

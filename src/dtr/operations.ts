@@ -24,7 +24,7 @@ import { errorsIn, type FhirReader, type ReadIssue } from '../fhir/read';
 import { referenceId } from '../fhir/references';
 import { assembleRecord } from '../crd/patient-data';
 import { referenceLookup, type KineretMatcher } from '../crd/orders';
-import { adaptiveFormOf, CONTAINED_ID, nextQuestion, recordFor } from './adaptive';
+import { adaptiveFormOf, CONTAINED_ID, nextQuestion, recordFor, servedForms } from './adaptive';
 import { checkResponse, flattenAnswers, responseContext } from './answers';
 import { type DtrContent, librariesFor, valueSetsFor } from './content';
 import { determine } from './determination';
@@ -335,7 +335,7 @@ export function nextQuestionOperation(body: unknown, deps: DtrDeps): Promise<Fhi
     const patientId = referenceId(response.subject, 'Patient');
     if (!patientId) throw OutcomeError.of(400, 'the response has no subject Patient', { code: 'required', expression: 'QuestionnaireResponse.subject' });
     checkPatient(patientId, 'the response\'s subject', data, [{ resource: response, where: 'questionnaire-response' }]);
-    const form = adaptiveFormOf(response, [{ adaptive: deps.content.adaptiveQuestionnaire, standard: deps.content.questionnaire }]);
+    const form = adaptiveFormOf(response, servedForms(deps.content));
     const asked = new Set<string>();
     const collect = (items: Questionnaire['item']) => { for (const i of items ?? []) { asked.add(i.linkId); collect(i.item); } };
     collect(form.contained.item);
@@ -403,7 +403,7 @@ export function checkResponseFor(response: QuestionnaireResponse, data: Bundle |
   if (!canonical) throw OutcomeError.of(422, 'the response names no questionnaire', { code: 'required', expression: 'QuestionnaireResponse.questionnaire' });
   // An adaptive response (its contained Questionnaire, #id) answers the standard form's questions.
   const questionnaire = canonical.startsWith('#')
-    ? adaptiveFormOf(response, [{ adaptive: deps.content.adaptiveQuestionnaire, standard: deps.content.questionnaire }]).standard
+    ? adaptiveFormOf(response, servedForms(deps.content)).standard
     : deps.content.byCanonical('Questionnaire', canonical) as Questionnaire | undefined;
   if (!questionnaire) throw OutcomeError.of(422, `the response answers ${canonical}, which this service does not serve`, { code: 'not-found', expression: 'QuestionnaireResponse.questionnaire' });
   if (questionnaire === deps.content.adaptiveQuestionnaire) {

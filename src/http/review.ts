@@ -89,7 +89,7 @@ export function registerReviewRoutes(routes: Routes, deps: ReviewDeps): void {
     noStore(res);
     const found = await load(req, res);
     if (!found) return;
-    res.json(caseView(found, await deps.pas.decisions(found.id), deps.content.questionnaire, deps.clock.now()));
+    res.json(caseView(found, await deps.pas.decisions(found.id), deps.content, deps.clock.now()));
   });
 
   // An attachment of the clinician's documentation, downloaded (never rendered by the browser in the workbench's origin).
@@ -97,7 +97,7 @@ export function registerReviewRoutes(routes: Routes, deps: ReviewDeps): void {
     noStore(res);
     const found = await load(req, res);
     if (!found) return;
-    const { attachments } = answersOf(responseOf(found, deps.content.questionnaire.url!), deps.content.questionnaire);
+    const { attachments } = answersOf(responseOf(found, deps.content), deps.content.questionnaire);
     const att = attachments[Number(req.params.n)]?.answer.valueAttachment;
     if (!att?.data) return void res.status(404).json({ error: 'not-found', message: att?.url ? `the attachment is not inline; the clinician linked it at ${att.url}` : 'no such attachment' });
     const name = (att.title ?? `attachment-${req.params.n}`).replace(/[^A-Za-z0-9._ -]/g, '_');
@@ -133,7 +133,7 @@ export function registerReviewRoutes(routes: Routes, deps: ReviewDeps): void {
     }
     deps.log.info({ requestId: res.locals.requestId, reviewer: who.id, paRequest: found.id, action: action.action }, 'reviewer decision recorded');
     const after = (await deps.pas.byId(found.id, { all: true }))!;
-    res.json(caseView(after, await deps.pas.decisions(found.id), deps.content.questionnaire, deps.clock.now()));
+    res.json(caseView(after, await deps.pas.decisions(found.id), deps.content, deps.clock.now()));
   });
 
   // The page: static files; everything it shows comes from the API above, behind the session.

@@ -10,6 +10,7 @@ import type {
 import { DTR } from '../constants';
 import { criterionDefinition, criterionTitle, indicationTitle } from '../core/criteria';
 import { addMonths } from '../core/decision';
+import { answersServedForm, type ServedForms } from '../dtr/adaptive';
 import { reasonText } from './claim-response';
 import { DENIAL_REASONS } from './review';
 import type { DecisionRecord, PaRequest } from './types';
@@ -115,12 +116,13 @@ export function answersOf(response: QuestionnaireResponse | undefined, q: Questi
   return { answers, attachments };
 }
 
-/** The documentation the request carries (the response to the Kineret questionnaire). */
-export function responseOf(r: PaRequest, questionnaireUrl: string): QuestionnaireResponse | undefined {
-  return ofType<QuestionnaireResponse>(r.submission, 'QuestionnaireResponse').find((x) => (x.questionnaire ?? '').split('|')[0] === questionnaireUrl);
+/** The documentation the request carries (the response to the Kineret questionnaire, standard or adaptive form). */
+export function responseOf(r: PaRequest, forms: ServedForms): QuestionnaireResponse | undefined {
+  return ofType<QuestionnaireResponse>(r.submission, 'QuestionnaireResponse').find((x) => answersServedForm(x, forms));
 }
 
-export function caseView(r: PaRequest, decisions: DecisionRecord[], q: Questionnaire, now: Date): CaseView {
+export function caseView(r: PaRequest, decisions: DecisionRecord[], forms: ServedForms, now: Date): CaseView {
+  const q = forms.questionnaire;
   const order = ofType<MedicationRequest>(r.submission, 'MedicationRequest').find((m) => `MedicationRequest/${m.id}` === r.orderRef);
   const coverage = ofType<Coverage>(r.submission, 'Coverage').find((c) => `Coverage/${c.id}` === r.coverageRef);
   const byRef = new Map<string, FhirResource>(resources(r.submission).filter((x) => x.id).map((x) => [`${x.resourceType}/${x.id}`, x]));
@@ -149,7 +151,7 @@ export function caseView(r: PaRequest, decisions: DecisionRecord[], q: Questionn
       })),
     },
     evidence: Object.fromEntries(cited.filter((ref) => byRef.has(ref)).map((ref) => [ref, byRef.get(ref)!])),
-    answers: answersOf(responseOf(r, q.url!), q).answers,
+    answers: answersOf(responseOf(r, forms), q).answers,
     decisions: decisions.map((d) => ({
       action: d.action, actor: d.actor, reviewer: d.reviewer?.name ?? null, humanReviewed: d.humanReviewed, at: d.at, reasonCode: d.reasonCode,
       reasonText: d.reasonText, letterText: d.letterText, period: d.period, authNumber: d.authNumber,

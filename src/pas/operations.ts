@@ -11,6 +11,7 @@ import { nowIso, today } from '../core/clock';
 import { decide } from '../core/decision';
 import { EvaluationAbandoned } from '../core/errors';
 import type { Evaluation } from '../core/types';
+import { answersServedForm } from '../dtr/adaptive';
 import { flattenAnswers } from '../dtr/answers';
 import { answering, checkResponseFor, type DtrDeps, type FhirResult } from '../dtr/operations';
 import { OutcomeError } from '../fhir/outcome';
@@ -57,7 +58,7 @@ async function answerExisting(existing: PaRequest, req: PasRequest, deps: PasDep
 /** PAS Claim/$submit. */
 export function submitOperation(body: unknown, deps: PasDeps, principal: Principal): Promise<PasResult> {
   return answering<PasResult>(async () => {
-    const req = await readPasRequest(body, { reader: deps.reader, matcher: deps.matcher, questionnaireUrl: deps.content.questionnaire.url! });
+    const req = await readPasRequest(body, { reader: deps.reader, matcher: deps.matcher, isDocumentation: (qr) => answersServedForm(qr, deps.content) });
     if (req.response) checkResponseFor(req.response.resource, req.record, deps);
     const owner = ownerOf(principal);
     const existing = await deps.pas.byClaimIdentifier(owner, req.claimIdentifier);

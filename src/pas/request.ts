@@ -2,7 +2,8 @@
  * The Request stage of the PAS channel: a PAS request Bundle (Da Vinci PAS STU 2.0.1 `Claim/$submit`)
  * read leniently but strictly into one checked request: the Claim (use `preauthorization`), the
  * Kineret MedicationRequest its item asks for (the requestedService extension), the completed
- * QuestionnaireResponse among its supportingInfo, the Patient, Coverage, provider and insurer, and
+ * QuestionnaireResponse among its supportingInfo (the standard form's, or the adaptive form's: its
+ * contained Questionnaire derived from ours), the Patient, Coverage, provider and insurer, and
  * the record the criteria are evaluated against (every other resource of the Bundle).
  *
  * Read as meant, with a warning: a Bundle of another kind than `collection` that is still a plain
@@ -32,8 +33,8 @@ import type { ClaimIdentifier, Priority } from './types';
 export interface PasRequestDeps {
   reader: FhirReader;
   matcher: KineretMatcher;
-  /** The canonical of the served Questionnaire (url), to tell our documentation from other responses. */
-  questionnaireUrl: string;
+  /** Whether a response is documentation of the served questionnaire (standard or adaptive), to tell it from other responses. */
+  isDocumentation: (response: QuestionnaireResponse) => boolean;
 }
 
 export interface Resolved<T extends FhirResource = FhirResource> {
@@ -267,7 +268,7 @@ export async function readPasRequest(body: unknown, deps: PasRequestDeps): Promi
     if (loose.length) warnings.push('the QuestionnaireResponse is in the Bundle but not referenced from Claim.supportingInfo (PAS requires the reference)');
     responses = loose.map((e) => ({ entry: e, reference: e.fullUrl ?? `QuestionnaireResponse/${e.resource!.id}` }));
   }
-  const ours = responses.filter((r) => ((r.entry.resource as QuestionnaireResponse).questionnaire ?? '').split('|')[0] === deps.questionnaireUrl);
+  const ours = responses.filter((r) => deps.isDocumentation(r.entry.resource as QuestionnaireResponse));
   if (ours.length > 1) throw fail('business-rule', `${at}.supportingInfo`, `the request carries ${ours.length} responses to the Kineret questionnaire; send the one completed for this order`);
   const response: Resolved<QuestionnaireResponse> | null = ours[0]
     ? { resource: ours[0].entry.resource as QuestionnaireResponse, reference: ours[0].reference, fullUrl: ours[0].entry.fullUrl }

@@ -1,10 +1,13 @@
 /**
  * The DTR app in adaptive mode (DTR_FORM=adaptive): launched from the sandbox's card, it asks the
  * payer for the adaptive form, fills each group of questions from the record, asks for the next
- * questions until the payer says the form is complete, and submits it for a determination.
+ * questions until the payer says the form is complete, and submits it: saved on the EHR, sent to
+ * the plan as a prior authorization request (PAS; its answer shown and refreshable), and the
+ * determination in words. A plan that cannot be reached at Submit costs no answer.
  */
+import type { QuestionnaireResponse } from 'fhir/r4';
 import { journey, startHarness, type Harness } from './harness';
-import { answerBoolean, answerText, launchFromCard, marks, openSandbox, signOrder, submit } from './pages';
+import { answerBoolean, answerText, launchFromCard, marks, openSandbox, signOrder, submit, waitForError } from './pages';
 
 jest.setTimeout(120_000);
 
@@ -41,7 +44,32 @@ test('an approvable RA request through the adaptive form: the questions come a g
     expect(await app.locator('#submit').isDisabled()).toBe(false);
     // Prefilled along the way: the RA severity from the record's CDAI, the route and the weight from the order and the record.
     expect(seen).toEqual(expect.arrayContaining(['ra-moderate-severe', 'route-subcutaneous', 'weight-kg']));
+    // The plan unreachable at Submit: a clear message, the answers still in the form, Submit offered again.
+    const answersBefore = await marks(app);
+    const claimSubmit = /\/fhir\/Claim\/\$submit/;
+    await app.route(claimSubmit, (r) => r.abort('connectionrefused'));
+    await app.click('#submit');
+    await waitForError(app, 'prior-authorization service could not be reached');
+    expect(await app.locator('#submit').isDisabled()).toBe(false);
+    expect(await marks(app)).toEqual(answersBefore);
+    await expect(app.locator('[data-testid=decision]').count()).resolves.toBe(0);
+    await app.unroute(claimSubmit);
+
     expect(await submit(app)).toMatchObject({ decision: 'approved', outcome: 'approved', headline: 'Approved' });
+    const id = /QuestionnaireResponse\/([A-Za-z0-9-]+)/.exec((await app.locator('#status').textContent()) ?? '')?.[1];
+    // The prior authorization request went to the plan (PAS): its answer, with the authorization number, refreshable.
+    await expect(app.locator('[data-testid=authorization-status]').textContent()).resolves.toBe('APPROVED');
+    const number = await app.locator('[data-testid=authorization-number]').textContent();
+    expect(number).toMatch(/^KPA-[0-9A-Z]{10}$/);
+    await app.click('#refresh-authorization');
+    await app.waitForSelector('#authorization[data-status="approved"]');
+    await expect(app.locator('[data-testid=authorization-number]').textContent()).resolves.toBe(number);
+    // The completed adaptive response is saved on the EHR, once (the failed submission's save was updated, not repeated).
+    const saved = await h.services.sandbox!.fhir.read<QuestionnaireResponse>('QuestionnaireResponse', id!);
+    expect({ questionnaire: saved?.questionnaire, status: saved?.status }).toEqual({ questionnaire: '#adaptive', status: 'completed' });
+    const adaptiveResponses = (await h.services.sandbox!.fhir.search('QuestionnaireResponse', `subject=${encodeURIComponent(saved!.subject!.reference!)}`))
+      .filter((r) => (r as QuestionnaireResponse).questionnaire === '#adaptive');
+    expect(adaptiveResponses.map((r) => r.id)).toEqual([id]);
     // Submitted: read-only, with the next steps.
     await expect(app.locator('#actions').isHidden()).resolves.toBe(true);
     await expect(app.locator('[data-testid=next-steps]').textContent()).resolves.toContain('Print or save as PDF');

@@ -8,10 +8,10 @@ import { DTR } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
 import type { Answer } from '../../src/core/types';
 import { corpusDate, loadScenarios, type ScenarioFile } from '../corpus';
-import { splitScenario } from '../hook-requests';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
-import { answer, items, populateScenario, responseItems } from '../support/responses';
+import { adaptiveClient, asked, contained } from '../support/adaptive';
+import { items, responseItems } from '../support/responses';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -25,77 +25,9 @@ const ADAPTIVE = 'http://payer.test/fhir/Questionnaire/kineret-pa-adaptive';
 const scenarios = loadScenarios();
 const byName = (name: string) => scenarios.find((s) => s.name === name)!;
 
-function packageInput(s: ScenarioFile, questionnaire: string | null = ADAPTIVE): Parameters {
-  const { order, record } = splitScenario(s);
-  const coverage = record.find((r) => r.resourceType === 'Coverage');
-  const patient = record.find((r) => r.resourceType === 'Patient');
-  return {
-    resourceType: 'Parameters',
-    parameter: [
-      ...(coverage ? [{ name: 'coverage', resource: coverage }] : [{ name: 'coverage', resource: { resourceType: 'Coverage' as const, id: 'none', status: 'active' as const, beneficiary: { reference: `Patient/${patient!.id}` }, payor: [{ reference: 'Organization/payer' }] } }]),
-      { name: 'order', resource: order },
-      { name: 'referenced', resource: patient },
-      ...(questionnaire ? [{ name: 'questionnaire', valueCanonical: questionnaire }] : []),
-    ],
-  };
-}
-
-async function adaptivePackage(s: ScenarioFile): Promise<{ q: Questionnaire; qr: QuestionnaireResponse; bundle: Bundle }> {
-  const res = await t.fhirPost('/fhir/Questionnaire/$questionnaire-package', packageInput(s));
-  expect(res.status).toBe(200);
-  const bundle = (res.body as Parameters).parameter!.find((p) => p.name === 'PackageBundle')!.resource as Bundle;
-  return {
-    bundle,
-    q: bundle.entry![0].resource as Questionnaire,
-    qr: bundle.entry!.find((e) => e.resource?.resourceType === 'QuestionnaireResponse')!.resource as QuestionnaireResponse,
-  };
-}
-
-const contained = (qr: QuestionnaireResponse) => qr.contained!.find((r) => r.resourceType === 'Questionnaire') as Questionnaire;
-const asked = (qr: QuestionnaireResponse) => items(contained(qr).item).map((i) => i.linkId);
-
-/**
- * What a DTR client does with each adaptive response: it fills the questions asked and not yet
- * answered from the EHR record with the items' CQL (DTR: incremental population; here the
- * service's own population of the record stands in for the client's), then the clinician gives the
- * scripted answers to the questions asked (documentation answers go to their .text/.file items).
- */
-async function answerAsked(qr: QuestionnaireResponse, answers: Answer[], record?: ScenarioFile): Promise<QuestionnaireResponse> {
-  const ids = new Set(asked(qr));
-  let out = structuredClone(qr);
-  if (record) {
-    const populated = new Map(responseItems((await populateScenario(t.services.engine, t.services.content.questionnaire, record)).item).map((i) => [i.linkId, i] as const));
-    // DTR spec-73: the client's population replaces the payer's prefill (origin auto) unless it finds nothing; a clinician's answer stays.
-    const byClinician = (i: QuestionnaireResponseItem) => (i.answer ?? []).some((a) => JSON.stringify(a.extension ?? []).match(/"(override|manual)"/));
-    for (const item of responseItems(out.item)) if (!byClinician(item) && populated.get(item.linkId)?.answer) item.answer = populated.get(item.linkId)!.answer;
-  }
-  const applicable = answers.filter((a) => ids.has(a.linkId) || ids.has(`${a.linkId}.text`) || ids.has(`${a.linkId}.file`));
-  out = answer(t.services.content.questionnaire, out, applicable);
-  out.status = qr.status;
-  return out;
-}
-
-async function next(qr: QuestionnaireResponse, data?: Bundle) {
-  const body: Parameters | QuestionnaireResponse = data
-    ? { resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', resource: qr }, { name: 'data', resource: data }] }
-    : qr;
-  return t.fhirPost('/fhir/Questionnaire/$next-question', body);
-}
-
+const { packageInput, adaptivePackage, answerAsked, next, complete: completeForm } = adaptiveClient(() => t);
 /** Runs the adaptive form to completion; every response is checked against the adaptive rules on the way. */
-async function complete(s: ScenarioFile, answers: Answer[], data: Bundle | undefined = s.bundle) {
-  let { qr } = await adaptivePackage(s);
-  const steps: string[][] = [asked(qr)];
-  for (let i = 0; i < 12 && qr.status !== 'completed'; i++) {
-    const res = await next(await answerAsked(qr, answers, data ? s : undefined), data);
-    expect({ step: i, status: res.status, body: res.status === 200 ? null : res.body }).toEqual({ step: i, status: 200, body: null });
-    qr = res.body as QuestionnaireResponse;
-    checkAdaptiveResponse(qr);
-    steps.push(asked(qr).filter((id) => !steps.flat().includes(id)));
-  }
-  expect(qr.status).toBe('completed');
-  return { qr, steps };
-}
+const complete = (s: ScenarioFile, answers: Answer[], data: Bundle | undefined = s.bundle) => completeForm(s, answers, data, checkAdaptiveResponse);
 
 /** SDC sdc-questionnaireresponse-adapt and DTR dtr-questionnaire-adapt, as far as they can be checked here. */
 function checkAdaptiveResponse(qr: QuestionnaireResponse): void {

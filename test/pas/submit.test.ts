@@ -4,11 +4,13 @@
  * unknown or not met is pended (A4) with that criterion as its reason, never denied; retries are
  * idempotent; clients read only their own requests; malformed Bundles get an OperationOutcome.
  */
-import type { Bundle, ClaimResponse, Extension, OperationOutcome, Questionnaire } from 'fhir/r4';
+import type { Bundle, ClaimResponse, Extension, OperationOutcome, Parameters, Questionnaire } from 'fhir/r4';
 import request from 'supertest';
 import { PAS } from '../../src/constants';
 import { fixedClock } from '../../src/core/clock';
 import { corpusDate, type ScenarioFile } from '../corpus';
+import { caseView, responseOf } from '../../src/pas/case-view';
+import { adaptiveClient } from '../support/adaptive';
 import { startTestApp, type TestApp } from '../support/app';
 import { fhirErrors } from '../support/fhir-validate';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
@@ -140,6 +142,44 @@ describe('Claim/$submit', () => {
     expect(res.status).toBe(200);
     expect(reviewAction(claimResponseOf(res.body)).code).toBe('A1');
     expect(claimResponseOf(res.body).identifier).toEqual([body.identifier]);
+  });
+});
+
+describe('the adaptive form\'s response as documentation', () => {
+  const adaptive = adaptiveClient(() => t);
+
+  test('an approvable adaptive response (its contained Questionnaire derived from ours) is evaluated as $evaluate evaluates it: certified in total', async () => {
+    const s = scenario('ra-mtx-failure-approved');
+    const { qr } = await adaptive.complete(s, s.answers ?? []);
+    expect(qr.questionnaire).toBe('#adaptive');
+    const evaluated = await t.fhirPost('/fhir/QuestionnaireResponse/$evaluate', {
+      resourceType: 'Parameters', parameter: [{ name: 'response', resource: qr }, { name: 'data', resource: s.bundle }, { name: 'date', valueDate: s.evaluationDate }],
+    });
+    expect((evaluated.body as Parameters).parameter!.find((p) => p.name === 'decision')!.valueCode).toBe('approved');
+    const res = await post(SUBMIT, pasBundle(s, qr, { identifier: 'PA-ra-mtx-adaptive' }));
+    expect(res.status).toBe(200);
+    const cr = claimResponseOf(res.body);
+    expect(reviewAction(cr).code).toBe('A1');
+    expect(cr.preAuthPeriod).toEqual({ start: s.evaluationDate, end: '2027-05-28' });
+    // The reviewer's case shows the adaptive response's answers, as it does the standard form's.
+    const filed = (await t.services.pas.byId(cr.id!, { all: true }))!;
+    expect(responseOf(filed, t.services.content)?.questionnaire).toBe('#adaptive');
+    expect(caseView(filed, [], t.services.content, new Date()).answers.map((a) => a.linkId)).toContain('no-hypersensitivity');
+  });
+
+  test('a response naming a contained Questionnaire that is not our adaptive form is not taken as ours: the record is evaluated alone, and pended', async () => {
+    const s = scenario('ra-mtx-failure-approved');
+    const { qr } = await adaptive.complete(s, s.answers ?? []);
+    const foreign = structuredClone(qr);
+    (foreign.contained!.find((r) => r.resourceType === 'Questionnaire') as Questionnaire).derivedFrom = ['http://other-plan.example/Questionnaire/kineret|1.0.0'];
+    const res = await post(SUBMIT, pasBundle(s, foreign, { identifier: 'PA-ra-mtx-foreign' }));
+    expect(res.status).toBe(200);
+    const cr = claimResponseOf(res.body);
+    expect(reviewAction(cr).code).toBe('A4');
+    expect(notes(cr).join(' ')).toMatch(/information missing/);
+    const decisions = await t.services.pas.decisions(cr.id!);
+    expect(JSON.stringify(decisions[0].detail)).toContain('no response to the Kineret questionnaire among the supporting information');
+    expect(responseOf((await t.services.pas.byId(cr.id!, { all: true }))!, t.services.content)).toBeUndefined();
   });
 });
 

@@ -4,24 +4,28 @@
  * asked from the EHR record with their CQL (DTR: incremental population; its results replace the
  * payer's prefill, a clinician's answers stay), the clinician answers, and "Next questions" sends
  * the response, with the record, to the payer's $next-question, until the payer says it is
- * complete; then it is submitted for a determination as the standard form is. Kept small: the
- * standard form's draft-on-device and EHR resume are not offered here.
+ * complete. Submit then does what the standard form's does: the completed response (naming its
+ * contained Questionnaire) is saved on the EHR, sent to the plan as the prior authorization request
+ * (./plan.ts: PAS, the plan's answer shown and refreshable), and evaluated for the determination in
+ * words; the form becomes read-only. A failure says what failed and keeps the answers in the form, to
+ * submit again. Kept small: the standard form's draft-on-device, EHR resume and earlier-request
+ * lookup are not offered here.
  */
-import type { Bundle, FhirResource, Questionnaire, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
+import type { FhirResource, Questionnaire, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4';
 import { populate, type LaunchContext, type LibraryResults } from '../../src/dtr/populate';
 import { AppError, userMessage } from './errors';
 import { FormView } from './form';
 import { markOrigins, originOf, originsByLinkId, type OriginAuthor } from './origin';
-import type { Payer } from './payer';
 import { readDetermination } from './determination';
 import { describeOutcome } from './outcome';
+import { showSubmitted, submitToPlan, writeResponse, type PlanContext } from './plan';
 import { alertError, clearAlerts, renderOutcome, status, ui } from './view';
 
 export interface AdaptiveDeps {
-  payer: Payer;
+  /** The EHR and payer sessions, the order's resources and record, and the request to the plan (none yet). */
+  plan: PlanContext;
   /** The payer's initial adaptive response (from the package). */
   initial: QuestionnaireResponse;
-  record: Bundle;
   /** The record's resources by reference, and how to show one (the evidence links of the answer). */
   records: Map<string, FhirResource>;
   open: (reference: string) => void;
@@ -86,7 +90,7 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
     next.disabled = true;
     try {
       status('Asking the plan for the next questions…');
-      const answer = await deps.payer.nextQuestion({ resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', resource: read() }, { name: 'data', resource: deps.record }] });
+      const answer = await deps.plan.payer.nextQuestion({ resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', resource: read() }, { name: 'data', resource: deps.plan.record.bundle }] });
       clearAlerts();
       await show(answer);
     } catch (e) {
@@ -94,25 +98,33 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
       next.disabled = false;
     }
   };
+  /** The response's id on the EHR once saved (a submission tried again updates it). */
+  let savedId: string | undefined;
   ui.submit().onclick = async () => {
+    const invalid = form.problems();
+    if (invalid.length) return alertError(`Correct these values before submitting: ${invalid.join('; ')}`);
     ui.submit().disabled = true;
+    let submitted = false;
     try {
-      status('Sending the response to the plan for a determination…');
-      const answer = await deps.payer.evaluate({
+      status('Saving the completed response to the EHR…');
+      const saved = await writeResponse(deps.plan.ehr, { ...read(), status: 'completed' }, savedId);
+      savedId = saved.id;
+      status('Sending the prior authorization request to the plan…');
+      await submitToPlan(deps.plan, saved);
+      status('Getting the plan\u2019s determination of each criterion…');
+      const answer = await deps.plan.payer.evaluate({
         resourceType: 'Parameters',
-        parameter: [{ name: 'response', resource: { ...read(), status: 'completed' } }, { name: 'data', resource: deps.record }, { name: 'date', valueDate: deps.today() }],
+        parameter: [{ name: 'response', resource: saved }, { name: 'data', resource: deps.plan.record.bundle }, { name: 'date', valueDate: deps.today() }],
       });
       const determination = readDetermination(answer);
+      submitted = true;
       form.setReadOnly();
-      ui.actions().hidden = true;
-      renderOutcome({ outcome: describeOutcome(determination), determination, records: deps.records, savedAs: null, open: deps.open });
-      clearAlerts();
-      status('Submitted: the plan\'s answer is below.');
-      document.body.dataset.submitted = 'true';
-      ui.determination().scrollIntoView({ block: 'start' });
+      renderOutcome({ outcome: describeOutcome(determination), determination, records: deps.records, savedAs: `QuestionnaireResponse/${saved.id}`, open: deps.open });
+      showSubmitted(saved);
     } catch (e) {
       alertError(userMessage(e));
-      ui.submit().disabled = false;
+    } finally {
+      if (!submitted) ui.submit().disabled = false;
     }
   };
   await show(current);

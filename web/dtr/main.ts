@@ -12,7 +12,7 @@
  * (./earlier.ts): one still pended is shown, and the submission updates it (Claim.related). With DTR_FORM=adaptive (or form=adaptive in the launch's appContext)
  * the payer's adaptive form is asked a group of questions at a time (./adaptive.ts).
  */
-import type { Bundle, Coverage, FhirResource, Medication, MedicationRequest, Parameters, Patient, Practitioner, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
+import type { Coverage, FhirResource, Medication, MedicationRequest, Parameters, Patient, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import FHIR from 'fhirclient/lib/entry/browser';
 import { CRD } from '../../src/constants';
 import { nowIso, systemClock, today } from '../../src/core/clock';
@@ -33,10 +33,9 @@ import { markOrigins, originsByLinkId, type OriginAuthor } from './origin';
 import { describeOutcome } from './outcome';
 import { mainLibraryName, readPackage } from './package';
 import { Payer } from './payer';
-import { renderAuthorization, renderEarlierUnchecked } from './authorization';
-import { lookUpEarlier, type EarlierLookup } from './earlier';
-import { buildInquiry, buildOrderInquiry, buildPasRequest, readAuthorization, type Authorization } from './pas';
-import { fetchRecord, type PatientRecord } from './record';
+import { lookUpEarlier } from './earlier';
+import { orderInquiry, showEarlier, showSubmitted, submitToPlan, writeResponse, type PlanContext, type PlanRequest } from './plan';
+import { fetchRecord } from './record';
 import { documents, latest, toDtrResponse } from './response';
 import {
   alertError, alertNotice, clearAlerts, confirmSubmit, openRecordEntry, renderContext, renderEvidence, renderGate, renderOutcome, renderProblems, status, ui,
@@ -45,12 +44,8 @@ import {
 /** The browser's clock: the date the app sends with `$evaluate` and evaluates the CQL at. */
 const clock = systemClock;
 
-interface Session {
-  launch: Launch;
+interface Session extends PlanContext {
   questionnaire: Questionnaire;
-  ehr: Ehr;
-  payer: Payer;
-  record: PatientRecord;
   resources: Map<string, FhirResource>;
   evaluator: BrowserEvaluator;
   mainLibrary: string;
@@ -75,23 +70,8 @@ interface Session {
   /** The evaluation running now, if any. */
   needsRunning: Promise<Need[]> | null;
   submitted: boolean;
-  patient: Patient;
-  order: MedicationRequest;
-  coverage: Coverage;
-  /**
-   * The prior authorization request for this order at the plan: the one this launch last sent (its identifier, what
-   * it documented, the request, the plan's answer, and the earlier request it replaced), or the one an earlier launch
-   * sent, found at launch (`earlier`; nothing documented or sent by this launch).
-   */
-  pas: {
-    identifier: { system: string; value: string };
-    documented: string | null;
-    request: Bundle | null;
-    answer: Authorization;
-    earlier: boolean;
-    /** The earlier request this one names in Claim.related (sent again with it on a retry). */
-    replaces: { system: string; value: string } | null;
-  } | null;
+  /** The prior authorization request for this order at the plan (./plan.ts). */
+  pas: PlanRequest | null;
 }
 
 /** A stop before any form is shown: why, and what to do. */
@@ -230,7 +210,7 @@ async function save(s: Session, responseStatus: QuestionnaireResponse['status'])
   s.snapshot = JSON.stringify(form.item ?? []);
   const response = currentResponse(s, responseStatus, form);
   s.drafts.save(response);
-  const saved = s.savedId ? await s.ehr.update({ ...response, id: s.savedId }) : await s.ehr.create(response);
+  const saved = await writeResponse(s.ehr, response, s.savedId);
   s.savedId = saved.id;
   s.drafts.clear();
   return saved;
@@ -246,93 +226,6 @@ async function onSave(s: Session): Promise<void> {
     alertError(userMessage(e));
   } finally {
     setBusy(false);
-  }
-}
-
-/** The prescriber named by the order, read from the EHR (null when it cannot be read: the request names it by reference). */
-async function prescriber(s: Pick<Session, 'ehr' | 'order'>): Promise<Practitioner | null> {
-  const ref = s.order.requester?.reference;
-  if (!ref?.includes('Practitioner/')) return null;
-  return s.ehr.read<Practitioner>(ref).catch(() => null);
-}
-
-/**
- * Sends the prior authorization request for the saved, completed response. The same documentation is
- * sent under the same identifier (a retry the plan answers from its record); changed documentation
- * is a new request, which replaces the earlier one while that is still pended: the one this launch
- * sent, or the one an earlier launch sent for this order (found at launch).
- */
-async function submitToPlan(s: Session, saved: QuestionnaireResponse): Promise<void> {
-  const documented = JSON.stringify(saved.item ?? []);
-  const same = s.pas && s.pas.documented === documented ? s.pas : null;
-  const identifier = same?.identifier ?? { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
-  // A retry is the same request, Claim.related included: the plan answers it from its record.
-  const replaces = same ? same.replaces : s.pas?.answer.status === 'pended' ? s.pas.identifier : null;
-  const request = buildPasRequest({
-    ehrBase: s.launch.ehrBase, identifier, replaces, response: saved, order: s.order, coverage: s.coverage, record: s.record.bundle,
-    prescriber: await prescriber(s), now: nowIso(clock),
-  });
-  let answered: Bundle;
-  try {
-    answered = await s.payer.submitClaim(request);
-  } catch (e) {
-    // The request this one replaces was decided (or replaced) at the plan meanwhile: the plan refuses to replace it.
-    // Show its decision; the next Submit then sends a new request.
-    const refusedReplacement = e instanceof AppError && (e.status === 409 || (e.status === 422 && e.expressions.includes('Claim.related.claim')));
-    if (!replaces || !refusedReplacement) throw e;
-    await onRefresh(s);
-    throw new AppError('payer', 'rejected', `the earlier request for this order was decided or closed at the plan before this submission reached it (${e.message}); its current answer is shown below. Submit again to send this documentation as a new request`, e.status);
-  }
-  const answer = readAuthorization(answered);
-  s.pas = { identifier, documented, request, answer, earlier: false, replaces };
-  showAuthorization(s);
-}
-
-function showAuthorization(s: Session): void {
-  if (!s.pas) return;
-  const { pas } = s;
-  renderAuthorization(ui.authorization(), pas.answer, {
-    request: pas.identifier.value, checkedAt: nowIso(clock), onRefresh: () => void onRefresh(s),
-    ...(pas.earlier ? { earlier: pas.answer.status === 'pended' ? 'replaces' as const : 'information' as const } : {}),
-    ...(pas.replaces ? { replaced: pas.replaces.value } : {}),
-  });
-}
-
-/** The inquiry for the order (all of this client's requests for it, or the one named by `identifier`). */
-async function orderInquiry(s: Pick<Session, 'launch' | 'ehr' | 'patient' | 'order' | 'coverage'>, identifier: { system: string; value: string } | null): Promise<Bundle> {
-  return buildOrderInquiry({
-    ehrBase: s.launch.ehrBase, patient: s.patient, order: s.order, coverage: s.coverage, prescriber: await prescriber(s), identifier, now: nowIso(clock),
-  });
-}
-
-/**
- * Shows what the plan holds for this order from an earlier launch, if anything: the request still open is
- * the one the next submission updates; a decided one is information only. When the plan could not be
- * asked, says so; the clinician works and submits as usual.
- */
-function showEarlier(s: Session, found: EarlierLookup): void {
-  if (found.kind === 'failed') {
-    console.error('the plan could not be asked for an earlier request', found.error);
-    renderEarlierUnchecked(ui.authorization(), `${found.error instanceof Error ? found.error.message : String(found.error)}.`);
-    return;
-  }
-  if (found.kind === 'none' || s.pas) return;
-  s.pas = { identifier: found.request.identifier, documented: null, request: null, answer: found.request.answer, earlier: true, replaces: null };
-  showAuthorization(s);
-}
-
-/** Asks the plan for the request's current answer ($inquire): a reviewer may have decided since. */
-async function onRefresh(s: Session): Promise<void> {
-  if (!s.pas) return;
-  try {
-    status('Asking the plan for the current answer…');
-    const inquiry = s.pas.request ? buildInquiry(s.pas.request, nowIso(clock)) : await orderInquiry(s, s.pas.identifier);
-    s.pas.answer = readAuthorization(await s.payer.inquire(inquiry));
-    showAuthorization(s);
-    clearAlerts();
-    status(`The plan's answer was checked at ${new Date().toLocaleTimeString()}.`);
-  } catch (e) {
-    alertError(userMessage(e));
   }
 }
 
@@ -363,15 +256,11 @@ async function onSubmit(s: Session): Promise<void> {
     s.submitted = true;
     s.form.setNeeded(new Map());
     s.form.setReadOnly();
-    ui.actions().hidden = true;
     renderOutcome({
       outcome: describeOutcome(determination), determination, records: s.resources, savedAs: `QuestionnaireResponse/${saved.id}`,
       open: (reference) => openEntry(s, reference),
     });
-    clearAlerts();
-    status(`Submitted: the plan's answer is below. The documentation is saved on the EHR as QuestionnaireResponse/${saved.id}.`);
-    document.body.dataset.submitted = 'true';
-    ui.authorization().scrollIntoView({ block: 'start' });
+    showSubmitted(saved);
   } catch (e) {
     alertError(userMessage(e));
   } finally {
@@ -448,7 +337,8 @@ async function start(): Promise<void> {
   if (adaptive) {
     if (!pkg.payerDraft) throw new AppError('payer', 'invalid', 'the payer\'s adaptive package has no initial response');
     await runAdaptive({
-      payer, initial: pkg.payerDraft, record: record.bundle, records: resources,
+      plan: { launch, ehr, payer, record, patient, order, coverage, pas: null },
+      initial: pkg.payerDraft, records: resources,
       open: (reference) => { const resource = resources.get(reference); if (resource) openRecordEntry(resource); },
       context: { patient: `Patient/${launch.patientId}`, user: launch.user ?? undefined, coverage: `Coverage/${coverage.id}`, order: orderReference },
       author: launch.user ? { reference: launch.user, role: launch.user === order.requester?.reference ? 'doctor' : null } : null,
