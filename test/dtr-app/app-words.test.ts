@@ -7,6 +7,7 @@ import type { Parameters, Questionnaire, QuestionnaireResponse } from 'fhir/r4';
 import { CRITERIA_CODE_SYSTEM } from '../../src/constants';
 import type { CriterionResult } from '../../web/dtr/cql';
 import { readDetermination } from '../../web/dtr/determination';
+import { AppError, userMessage } from '../../web/dtr/errors';
 import { describe as describeEntry, recordDate, recordEntry } from '../../web/dtr/evidence';
 import { launchFromToken } from '../../web/dtr/launch-context';
 import { answeredLinkIds, neededAnswers } from '../../web/dtr/needs';
@@ -127,5 +128,21 @@ describe('the launch', () => {
     const launch = launchFromToken({ patient: 'p', appContext: JSON.stringify({ medication_request: order }) }, 'http://ehr/fhir', null);
     expect(launch.orderResource?.id).toBe('request-123');
     expect(launchFromToken({ patient: 'p', fhirContext: [{ reference: 'http://ehr/fhir/MedicationRequest/o7' }] }, 'http://ehr/fhir', null).order).toBe('MedicationRequest/o7');
+  });
+});
+
+describe('failures in words: where the typed answers are', () => {
+  test('the standard form keeps a draft on the device and restores it at the next launch', () => {
+    const text = userMessage(new AppError('ehr', 'expired', 'token expired', 401));
+    expect(text).toContain('your unsaved answers will be restored there');
+    expect(text).toContain('kept on this device');
+  });
+
+  test('the adaptive form keeps answers in the open page only, and says so', () => {
+    for (const e of [new AppError('ehr', 'expired', 'token expired', 401), new AppError('payer', 'launch-expired', 'session ended', 401), new Error('boom')]) {
+      const text = userMessage(e, 'page');
+      expect(text).not.toMatch(/on this device|restored/);
+      expect(text).toContain('while it is open');
+    }
   });
 });

@@ -94,7 +94,7 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
       clearAlerts();
       await show(answer);
     } catch (e) {
-      alertError(userMessage(e));
+      alertError(userMessage(e, 'page'));
       next.disabled = false;
     }
   };
@@ -122,7 +122,7 @@ export async function runAdaptive(deps: AdaptiveDeps): Promise<void> {
       renderOutcome({ outcome: describeOutcome(determination), determination, records: deps.records, savedAs: `QuestionnaireResponse/${saved.id}`, open: deps.open });
       showSubmitted(saved);
     } catch (e) {
-      alertError(userMessage(e));
+      alertError(userMessage(e, 'page'));
     } finally {
       if (!submitted) ui.submit().disabled = false;
     }
