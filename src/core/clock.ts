@@ -48,3 +48,9 @@ export function nowIso(clock: Clock): string {
 export function epochSeconds(clock: Clock): number {
   return Math.floor(clock.now().getTime() / 1000);
 }
+
+/** An instant for people to read in text the service writes (a disposition, a letter): `2026-12-07 06:12 UTC`. */
+export function instantWords(instant: string): string {
+  const t = new Date(instant);
+  return Number.isNaN(t.getTime()) ? instant : `${t.toISOString().slice(0, 10)} ${t.toISOString().slice(11, 16)} UTC`;
+}

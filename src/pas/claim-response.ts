@@ -17,6 +17,7 @@
  */
 import type { Bundle, BundleEntry, Claim, ClaimResponse, ClaimResponseItem, Coding, Extension, FhirResource } from 'fhir/r4';
 import { DENIAL_REASON_CODE_SYSTEM, HL7_SYSTEMS, PAS } from '../constants';
+import { instantWords } from '../core/clock';
 import { criterionTitle } from '../core/criteria';
 import type { PendReason, Period } from '../core/decision';
 import type { ClaimIdentifier, Priority, ReviewerOfRecord } from './types';
@@ -118,7 +119,7 @@ export function buildClaimResponse(input: ClaimResponseInput): ClaimResponse {
     ];
   } else if (state.kind === 'pended') {
     reviewAction.push({ url: 'number', valueString: input.id });
-    disposition = `Pended for review by the plan's clinical reviewer; a decision is due by ${state.dueAt} (${clockWords(state.priority)}). No request is denied automatically.`;
+    disposition = `Pended for review by the plan's clinical reviewer; a decision is due by ${instantWords(state.dueAt)} (${clockWords(state.priority)}). No request is denied automatically.`;
     texts = [
       ...(state.infoRequested ? [`More information requested by the plan's clinical reviewer ${reviewerName(state.infoRequested.reviewer)}: ${state.infoRequested.text} Send it in an updated request (Claim/$submit naming this one in Claim.related).`] : []),
       ...state.reasons.map(reasonText),

@@ -103,7 +103,7 @@ describe('Claim/$submit', () => {
     expect(notes(cr)[0]).toMatch(/\(ALL-CI\), information missing: /);
     expect(cr.item![0].noteNumber).toEqual([1]);
     expect(fhirErrors(res.body)).toEqual([]);
-    expect(cr.disposition).toBe('Pended for review by the plan\'s clinical reviewer; a decision is due by 2026-12-05T09:30:00.000Z (standard: 7 calendar days). No request is denied automatically.');
+    expect(cr.disposition).toBe('Pended for review by the plan\'s clinical reviewer; a decision is due by 2026-12-05 09:30 UTC (standard: 7 calendar days). No request is denied automatically.');
   });
 
   test('one criterion not met (concurrent TNF) is pended, never denied; an expedited request is due in 72 hours', async () => {
@@ -113,7 +113,7 @@ describe('Claim/$submit', () => {
     const cr = claimResponseOf(res.body);
     expect(reviewAction(cr).code).toBe('A4');
     expect(notes(cr)).toEqual([expect.stringMatching(/\(ALL-2\), not met: .*adalimumab/i)]);
-    expect(cr.disposition).toContain('due by 2026-12-01T09:30:00.000Z (expedited: 72 hours)');
+    expect(cr.disposition).toContain('due by 2026-12-01 09:30 UTC (expedited: 72 hours)');
     expect(JSON.stringify(res.body)).not.toContain('"A3"');
   });
 
