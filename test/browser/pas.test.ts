@@ -19,7 +19,7 @@ import { hashPassword } from '../../src/pas/reviewers';
 import type { Principal } from '../../src/security/principal';
 import { inquiryBundle, pasBundle, scenario } from '../support/pas';
 import { answer, populateScenario } from '../support/responses';
-import { journey, startHarness, type Harness } from './harness';
+import { journey, screenshot, startHarness, type Harness } from './harness';
 import { answerBoolean, answerScripted, answerText, launchFromCard, marks, openSandbox, signOrder, submit } from './pages';
 
 jest.setTimeout(120_000);
@@ -60,6 +60,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await expect(app.locator('[data-testid=authorization-notes]').textContent()).resolves.toContain('(ALL-2), not met');
     await expect(app.locator('[data-testid=authorization-next]').textContent()).resolves.toContain('a clinical reviewer at the plan decides');
     await expect(app.locator('[data-testid=authorization-disposition]').textContent()).resolves.toMatch(/decision is due by .* \(standard: 7 calendar days\)/);
+    await screenshot(app, 'dtr-pas-pended', app.locator('#authorization'));
 
     // The EHR follows it.
     await ehr.click('#check-pa');
@@ -75,6 +76,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await workbenchCase(workbench, requestId);
     await expect(workbench.locator('[data-testid=criteria] tr[data-code="ALL-2"]').textContent()).resolves.toContain('MedicationRequest/ra-tnf-ada');
     await expect(workbench.locator('[data-testid=answers] tr[data-link-id="ra-baseline-doc.text"]').textContent()).resolves.toContain('Adalimumab is being stopped');
+    await screenshot(workbench, 'review-case');
     await workbench.click('#approve');
     await workbench.waitForSelector('#case[data-status="approved"]');
     await expect(workbench.locator('#decision-result').textContent()).resolves.toMatch(/^Approved: authorization KPA-[0-9A-Z]{10}\.$/);
@@ -98,6 +100,7 @@ test('sign, document, submit: pended; the reviewer approves; the app and the EHR
     await expect(ehr.locator('[data-testid=card] .detail').first().textContent()).resolves.toContain(number);
     expect(await ehr.locator('[data-testid=smart-link]').count()).toBe(0);
     await expect(ehr.locator('#exchange').textContent()).resolves.toContain('"satisfied-pa-id"');
+    await screenshot(ehr, 'sandbox-on-file');
     await app.close();
     await workbench.close();
   });
