@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config';
 import { loadContent } from '../../src/core/engine';
 import { buildDtrContent } from '../../src/dtr/content';
 import { CHROMIUM } from './harness';
+import { lformsHostPage } from '../support/lforms-page';
 
 jest.setTimeout(120_000);
 
@@ -23,13 +24,7 @@ const RENDER_LIMIT_MS = 15_000;
 const LFORMS_DIR = path.join(path.dirname(require.resolve('lforms/package.json')), 'dist', 'lforms');
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.map': 'application/json' };
 
-const PAGE = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
-<link rel="stylesheet" href="/lforms/webcomponent/styles.css"></head><body><div id="form"></div>
-<script src="/lforms/webcomponent/assets/lib/zone.min.js"></script>
-<script src="/lforms/webcomponent/runtime.js" type="module"></script>
-<script src="/lforms/webcomponent/polyfills.js" type="module"></script>
-<script src="/lforms/webcomponent/main.js" type="module"></script>
-<script src="/lforms/fhir/R4/lformsFHIR.min.js" defer></script></body></html>`;
+const PAGE = lformsHostPage('/lforms');
 
 let server: http.Server;
 let base: string;

@@ -11,19 +11,14 @@ import type { Questionnaire, QuestionnaireItem, QuestionnaireResponse } from 'fh
 import type { Page } from 'playwright-core';
 import { forRendering } from '../../web/dtr/render-hints';
 import { journey, startHarness, type Harness } from './harness';
+import { lformsHostPage } from '../support/lforms-page';
 
 jest.setTimeout(120_000);
 
 /** A rendering that takes longer than this is a hang (it takes well under a second). */
 const RENDER_LIMIT_MS = 10_000;
 
-const HOST_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>render check</title>
-<link rel="stylesheet" href="/dtr/vendor/lforms/webcomponent/styles.css"></head><body><div id="form"></div>
-<script src="/dtr/vendor/lforms/webcomponent/assets/lib/zone.min.js"></script>
-<script src="/dtr/vendor/lforms/webcomponent/runtime.js" type="module"></script>
-<script src="/dtr/vendor/lforms/webcomponent/polyfills.js" type="module"></script>
-<script src="/dtr/vendor/lforms/webcomponent/main.js" type="module"></script>
-<script src="/dtr/vendor/lforms/fhir/R4/lformsFHIR.min.js" defer></script></body></html>`;
+const HOST_PAGE = lformsHostPage('/dtr/vendor/lforms');
 
 let h: Harness;
 let questionnaire: Questionnaire;
